@@ -1,0 +1,108 @@
+// argv -> command -> exit code. Commands load lazily so `--help` stays fast.
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import type { GlobalOptions } from "./commands/context.js";
+import { McmError } from "./core/errors.js";
+import { setVerbosity, verbosity } from "./log.js";
+
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+  .version;
+
+function addFilterOptions(cmd: Command): Command {
+  return cmd
+    .option("-n, --name <text>", "kernel name contains TEXT")
+    .option("-b, --backend <text>", "backend: cuda, hip, xpu, ...")
+    .option("-a, --arch <text>", "architecture: 90, gfx90a, ...")
+    .option("--older-than <duration>", "modified before: 90m, 12h, 7d, 2w")
+    .option("--younger-than <duration>", "modified within: 90m, 12h, 7d, 2w")
+    .option("--cache-dir <path>", "only kernels under this cache folder")
+    .addOption(
+      new Option("--mode <mode>", "only caches of this layout").choices(["auto", "triton", "inductor", "vllm"]),
+    )
+    .option("--cache-hit-lower <n>", "fewer than N recorded hits")
+    .option("--cache-hit-higher <n>", "more than N recorded hits")
+    .option("--triton-version <version>", "Triton version (3.6 matches 3.6.x)");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command("mcm")
+    .description("Model Cache Manager: index, search and inspect GPU-kernel caches (Triton, Inductor, vLLM)")
+    .version(VERSION, "-V, --version")
+    .option("--db <path>", "index database (env MCM_DB)")
+    .option(
+      "-v, --verbose",
+      "more logging on stderr: -v warnings, -vv info, -vvv debug",
+      (_v, prev: number) => prev + 1,
+      0,
+    )
+    .option("--no-color", "no colours (also NO_COLOR)")
+    .showSuggestionAfterError()
+    .exitOverride();
+  program.configureOutput({ outputError: (s, write) => write(s.replace(/^error:/, "mcm: error:")) });
+
+  let code = 0;
+  const globals = (): GlobalOptions => {
+    const o = program.opts() as GlobalOptions;
+    setVerbosity(o.verbose ?? 0);
+    return o;
+  };
+
+  program
+    .command("index")
+    .description("scan a cache folder and bring the index up to date")
+    .option(
+      "--cache-dir <path>",
+      "cache folder (default: TRITON_CACHE_DIR, VLLM_CACHE_ROOT, TORCHINDUCTOR_CACHE_DIR defaults)",
+    )
+    .addOption(
+      new Option("--mode <mode>", "cache layout").choices(["auto", "triton", "inductor", "vllm"]).default("auto"),
+    )
+    .option("--json", "print the summary as JSON")
+    .action(async (o) => {
+      code = await (await import("./commands/index.js")).run(o, globals());
+    });
+
+  addFilterOptions(program.command("list").description("list indexed kernels, refreshing what changed on disk"))
+    .option("--sort <field[:desc]>", "name, size, modified, hits, last-access, backend, arch, hash")
+    .option("--limit <n>", "at most N kernels")
+    .option("--json", "print a JSON array")
+    .action(async (o) => {
+      code = await (await import("./commands/list.js")).run(o, globals());
+    });
+
+  program
+    .command("show")
+    .description("show one kernel in full: metadata, files, group-path state")
+    .argument("<hash>", "kernel hash (folder name) or a unique prefix of it")
+    .option("--json", "print JSON")
+    .action(async (hash: string, o) => {
+      code = await (await import("./commands/show.js")).run(hash, o, globals());
+    });
+
+  program
+    .command("stats")
+    .description("totals by backend, arch, Triton version and name; non-kernel bytes; reclaimable space")
+    .option("--cache-dir <path>", "only this cache folder")
+    .option("--json", "print JSON")
+    .action(async (o) => {
+      code = await (await import("./commands/stats.js")).run(o, globals());
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof McmError) {
+      process.stderr.write(`mcm: ${e.message}\n`);
+      if (verbosity() >= 3) process.stderr.write(`${e.stack}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`mcm: unexpected error: ${(e as Error).message ?? e}\n`);
+    if (verbosity() >= 3) process.stderr.write(`${(e as Error).stack}\n`);
+    else process.stderr.write("mcm: run with -vvv for the stack trace\n");
+    return 2;
+  }
+}

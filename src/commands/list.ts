@@ -1,0 +1,83 @@
+import { McmError, NothingMatched } from "../core/errors.js";
+import { SORT_FIELDS, type SortField, type SortSpec } from "../core/filters.js";
+import { age, shortHash, size } from "../report/format.js";
+import { kernelJson } from "../report/kernel-json.js";
+import { table } from "../report/table.js";
+import {
+  type FilterOptions,
+  freshIndex,
+  type GlobalOptions,
+  openContext,
+  parseFilters,
+  reportWarnings,
+} from "./context.js";
+
+export interface ListOptions extends FilterOptions {
+  sort?: string;
+  limit?: string;
+  json?: boolean;
+}
+
+export function parseSort(text: string | undefined): SortSpec | undefined {
+  if (text === undefined) return undefined;
+  const [field, dir, extra] = text.split(":");
+  if (
+    !(SORT_FIELDS as readonly string[]).includes(field as string) ||
+    extra !== undefined ||
+    (dir && !/^(asc|desc)$/.test(dir))
+  ) {
+    throw new McmError(`invalid --sort '${text}': use one of ${SORT_FIELDS.join(", ")}, optionally with :desc`);
+  }
+  return { field: field as SortField, desc: dir === "desc" };
+}
+
+export async function run(o: ListOptions, g: GlobalOptions): Promise<number> {
+  const filters = parseFilters(o);
+  const sort = parseSort(o.sort);
+  if (o.limit !== undefined && !/^\d+$/.test(o.limit))
+    throw new McmError(`--limit needs a whole number, not '${o.limit}'`);
+  const ctx = openContext(g);
+  const refreshed = await freshIndex(ctx, filters.cacheDir, filters.mode);
+  reportWarnings(refreshed.flatMap((s) => s.warnings));
+  if (ctx.db.roots().length === 0) {
+    throw new NothingMatched("no cache is indexed yet: run `mcm index` (or pass --cache-dir)");
+  }
+  const rows = ctx.db.queryKernels(filters, sort, o.limit !== undefined ? Number(o.limit) : undefined);
+  if (o.json) {
+    ctx.json(rows.map(kernelJson));
+    return rows.length ? 0 : 1;
+  }
+  if (rows.length === 0) throw new NothingMatched("no kernels match");
+  const c = ctx.colors;
+  const now = Date.now();
+  ctx.out(
+    table(
+      ["HASH", "NAME", "BACKEND", "ARCH", "TRITON", "WARPS", "STAGES", "SIZE", "MODIFIED", "HITS", "LAST ACCESS"],
+      rows.map((k) => [
+        k.staleGroupPaths ? c.yellow(`${shortHash(k.key)}*`) : shortHash(k.key),
+        c.bold(k.name),
+        k.backend,
+        k.arch,
+        k.tritonVersion ?? "-",
+        k.numWarps ?? "-",
+        k.numStages ?? "-",
+        size(k.totalSize),
+        age(k.modifiedTime, now),
+        k.hits,
+        age(k.lastAccess, now),
+      ]),
+      [5, 6, 7, 9],
+    ),
+  );
+  const bytes = rows.reduce((s, k) => s + k.totalSize, 0);
+  const stale = rows.filter((k) => k.staleGroupPaths).length;
+  ctx.out(c.dim(`${rows.length} kernel${rows.length === 1 ? "" : "s"}, ${size(bytes)}`));
+  if (stale) {
+    ctx.out(
+      c.yellow(
+        `* ${stale} with stale group paths: the cache was moved or copied, and Triton misses on them until their group files are rewritten`,
+      ),
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,64 @@
+import { McmError, NothingMatched } from "../core/errors.js";
+import { age, iso, size } from "../report/format.js";
+import { kernelJson } from "../report/kernel-json.js";
+import { table } from "../report/table.js";
+import { freshIndex, type GlobalOptions, openContext } from "./context.js";
+
+export async function run(prefix: string, o: { json?: boolean }, g: GlobalOptions): Promise<number> {
+  if (!prefix.trim()) throw new McmError("give a kernel hash or a prefix of one");
+  const ctx = openContext(g);
+  await freshIndex(ctx, undefined);
+  const found = ctx.db.kernelsByPrefix(prefix.trim());
+  if (found.length === 0) throw new NothingMatched(`no kernel hash starts with '${prefix}'`);
+  if (found.length > 1) {
+    process.stderr.write(`'${prefix}' matches ${found.length} kernels; give more of the hash:\n`);
+    for (const k of found) process.stderr.write(`  ${k.key}  ${k.name}  ${k.path}\n`);
+    return 2;
+  }
+  const k = found[0] as (typeof found)[number];
+  const { files, metadata } = ctx.db.kernelBlob(k.path);
+  let meta: unknown = null;
+  try {
+    meta = metadata === null ? null : JSON.parse(metadata);
+  } catch {
+    meta = metadata; // malformed on disk: shown as the text it is
+  }
+  if (o.json) {
+    ctx.json({ ...kernelJson(k), files, warnings: k.warnings, metadata: meta });
+    return 0;
+  }
+  const c = ctx.colors;
+  const field = (label: string, value: unknown) => ctx.out(`${c.dim(label.padEnd(16))}${value ?? "-"}`);
+  ctx.out(c.bold(`${k.name}  ${k.key}`));
+  field("path", k.path);
+  field("cache dir", `${k.root} (${k.layout})`);
+  if (k.layout === "vllm") field("vllm", `hash ${k.vllmHash}, ${k.rank}${k.prefix ? `, ${k.prefix}` : ""}`);
+  field("backend", k.backend);
+  field("arch", k.arch);
+  field("warp size", k.warpSize);
+  field("warps/stages", `${k.numWarps ?? "-"} / ${k.numStages ?? "-"} (ctas ${k.numCtas ?? "-"})`);
+  field("shared memory", k.shared === null ? null : size(k.shared));
+  field("triton", k.tritonVersion);
+  field("size", `${size(k.totalSize)} in ${k.fileCount} files (IR ${size(k.irSize)}, assembly ${size(k.asmSize)})`);
+  field("modified", `${iso(k.modifiedTime)} (${age(k.modifiedTime)})`);
+  field("hits", `${k.hits} hits, ${k.misses} misses, last access ${age(k.lastAccess)}`);
+  field(
+    "group paths",
+    k.staleGroupPaths
+      ? c.yellow("stale: they point at the cache's old location; Triton misses until they are rewritten")
+      : "current",
+  );
+  for (const w of k.warnings) ctx.out(c.yellow(`warning: ${w.path}: ${w.message}`));
+  ctx.out("");
+  ctx.out(
+    table(
+      ["FILE", "KIND", "SIZE"],
+      files.map((f) => [f.name, f.kind, size(f.size)]),
+      [2],
+    ),
+  );
+  ctx.out("");
+  ctx.out(c.dim("metadata:"));
+  ctx.out(typeof meta === "string" ? meta : JSON.stringify(meta, null, 2));
+  return 0;
+}

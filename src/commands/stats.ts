@@ -1,0 +1,93 @@
+import { NothingMatched } from "../core/errors.js";
+import type { KernelFilters } from "../core/filters.js";
+import { size } from "../report/format.js";
+import { table } from "../report/table.js";
+import { freshIndex, type GlobalOptions, openContext, parseFilters, reportWarnings } from "./context.js";
+
+export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOptions): Promise<number> {
+  const filters: KernelFilters = parseFilters({ cacheDir: o.cacheDir });
+  const ctx = openContext(g);
+  reportWarnings((await freshIndex(ctx, filters.cacheDir)).flatMap((s) => s.warnings));
+  const roots = ctx.db
+    .roots()
+    .filter((r) => !filters.cacheDir || r.path === filters.cacheDir || filters.cacheDir.startsWith(`${r.path}/`));
+  if (roots.length === 0) throw new NothingMatched("no cache is indexed yet: run `mcm index` (or pass --cache-dir)");
+
+  const t = ctx.db.kernelTotals(filters);
+  const others = ctx.db.otherGroups(filters.cacheDir);
+  const warnings = roots.flatMap((r) => ctx.db.warnings(r.path));
+  const lookups = t.hits + t.misses;
+  const report = {
+    roots: roots.map((r) => ({
+      path: r.path,
+      mode: r.layout,
+      kernels: ctx.db.kernelTotals({ cacheDir: r.path }).kernels,
+      indexedAt: new Date(r.indexedAt).toISOString(),
+    })),
+    kernels: t.kernels,
+    files: t.files,
+    bytes: t.bytes,
+    byBackend: ctx.db.kernelGroups(filters, "backend"),
+    byArch: ctx.db.kernelGroups(filters, "arch"),
+    byTritonVersion: ctx.db.kernelGroups(filters, "triton_version"),
+    topNames: ctx.db.kernelGroups(filters, "name", 10),
+    nonKernel: others,
+    nonKernelBytes: others.reduce((s, x) => s + x.bytes, 0),
+    reclaimable: { irOnly: t.irBytes, irAndAssembly: t.irBytes + t.asmBytes },
+    staleGroupPaths: t.staleGroup,
+    hits: t.hits,
+    misses: t.misses,
+    hitRatio: lookups ? t.hits / lookups : null,
+    warningCount: warnings.length,
+    warnings,
+  };
+  if (o.json) {
+    ctx.json(report);
+    return 0;
+  }
+  const c = ctx.colors;
+  const h = (s: string) => ctx.out(`\n${c.bold(s)}`);
+  const groups = (head: string, rows: { key: string; kernels: number; bytes: number }[]) =>
+    table(
+      [head, "KERNELS", "SIZE"],
+      rows.map((r) => [r.key, r.kernels, size(r.bytes)]),
+      [1, 2],
+    );
+
+  for (const r of report.roots) ctx.out(`${c.dim("cache dir")}  ${r.path} (${r.mode}, ${r.kernels} kernels)`);
+  h("Kernels");
+  ctx.out(`${t.kernels} kernels, ${t.files} files, ${size(t.bytes)}`);
+  ctx.out(
+    `hits ${t.hits}, misses ${t.misses}${report.hitRatio === null ? "" : `, hit ratio ${(report.hitRatio * 100).toFixed(1)}%`}`,
+  );
+  h("By backend");
+  ctx.out(groups("BACKEND", report.byBackend));
+  h("By arch");
+  ctx.out(groups("ARCH", report.byArch));
+  h("By Triton version");
+  ctx.out(groups("TRITON", report.byTritonVersion));
+  h("Top names");
+  ctx.out(groups("NAME", report.topNames));
+  h("Not kernels");
+  ctx.out(
+    others.length
+      ? table(
+          ["KIND", "ENTRIES", "FILES", "SIZE"],
+          others.map((x) => [x.kind, x.entries, x.files, size(x.bytes)]),
+          [1, 2, 3],
+        )
+      : "none",
+  );
+  h("Reclaimable");
+  ctx.out(`IR-only prune: ${size(t.irBytes)}; with assembly: ${size(t.irBytes + t.asmBytes)}`);
+  h("Health");
+  ctx.out(
+    t.staleGroup
+      ? c.yellow(
+          `${t.staleGroup} kernels have stale group paths (moved or copied cache): Triton misses on them until their group files are rewritten`,
+        )
+      : "group paths: all current",
+  );
+  ctx.out(`${warnings.length} warnings${warnings.length ? " (run `mcm index -v` to see them)" : ""}`);
+  return 0;
+}

@@ -1,0 +1,149 @@
+// Records a scan produces. Plain data: no I/O here.
+
+export type LayoutName = "triton" | "inductor" | "vllm";
+export type Mode = LayoutName | "auto";
+
+export type FileKind = "metadata" | "group" | "binary" | "ir" | "asm" | "other";
+
+/** One file of a kernel folder: [name, kind, size in bytes]. */
+export interface KernelFile {
+  name: string;
+  kind: FileKind;
+  size: number;
+}
+
+export interface ScanWarning {
+  path: string;
+  code: WarningCode;
+  message: string;
+}
+
+export type WarningCode =
+  | "bad-json"
+  | "unreadable"
+  | "permission"
+  | "group-outside"
+  | "symlink-escape"
+  | "bad-name"
+  | "missing-metadata"
+  | "missing-binary";
+
+/** Where a Triton cache dir sits inside a vLLM cache (all null elsewhere). */
+export interface VllmContext {
+  vllmHash: string | null;
+  rank: string | null;
+  prefix: string | null;
+}
+
+/** A folder holding Triton kernel folders, found by a layout. */
+export interface TritonDir extends VllmContext {
+  path: string;
+}
+
+export interface KernelRecord extends VllmContext {
+  kind: "kernel";
+  path: string;
+  root: string;
+  container: string;
+  layout: LayoutName;
+  key: string;
+  name: string;
+  backend: string;
+  arch: string;
+  warpSize: number | null;
+  numWarps: number | null;
+  numStages: number | null;
+  numCtas: number | null;
+  shared: number | null;
+  tritonVersion: string | null;
+  files: KernelFile[];
+  totalSize: number;
+  irSize: number;
+  asmSize: number;
+  /** mtime of the kernel folder itself: changes when files come or go. */
+  dirMtime: number;
+  /** newest file mtime, in ms since the epoch. */
+  modifiedTime: number;
+  /** the metadata JSON as read from disk, or null when missing or unreadable. */
+  metadata: string | null;
+  staleGroupPaths: boolean;
+  warnings: ScanWarning[];
+}
+
+/** Everything in a cache that is not a kernel: counted by kind, never dropped. */
+export type OtherKind =
+  | "launcher"
+  | "utils"
+  | "autotune"
+  | "tmp"
+  | "inductor-code"
+  | "inductor-fxgraph"
+  | "inductor-aotautograd"
+  | "inductor-other"
+  | "vllm-artifact"
+  | "other";
+
+export interface OtherRecord {
+  kind: OtherKind;
+  path: string;
+  root: string;
+  container: string;
+  bytes: number;
+  files: number;
+  dirMtime: number;
+  warnings: ScanWarning[];
+}
+
+export type EntryRecord = KernelRecord | OtherRecord;
+
+/** What one `index` run did to the index of one root. */
+export interface IndexSummary {
+  root: string;
+  layout: LayoutName;
+  kernels: number;
+  added: number;
+  updated: number;
+  removed: number;
+  unchanged: number;
+  warnings: ScanWarning[];
+  seconds: number;
+}
+
+/** A kernel as the index holds it: what `list --json` and `show` build on. */
+export interface KernelRow extends VllmContext {
+  path: string;
+  root: string;
+  container: string;
+  layout: LayoutName;
+  key: string;
+  name: string;
+  backend: string;
+  arch: string;
+  warpSize: number | null;
+  numWarps: number | null;
+  numStages: number | null;
+  numCtas: number | null;
+  shared: number | null;
+  tritonVersion: string | null;
+  totalSize: number;
+  irSize: number;
+  asmSize: number;
+  fileCount: number;
+  modifiedTime: number;
+  staleGroupPaths: boolean;
+  warnings: ScanWarning[];
+  firstSeen: number;
+  hits: number;
+  misses: number;
+  lastAccess: number | null;
+}
+
+/** One indexed cache root. */
+export interface RootRow {
+  path: string;
+  layout: LayoutName;
+  indexedAt: number;
+  warnings: ScanWarning[];
+  /** folder -> mtime when last indexed */
+  watch: Record<string, number>;
+}

@@ -1,0 +1,334 @@
+// The only module that speaks SQL.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { backendByName } from "../backends/index.js";
+import { McmError } from "../core/errors.js";
+import type { KernelFilters, SortSpec } from "../core/filters.js";
+import type {
+  KernelFile,
+  KernelRecord,
+  KernelRow,
+  LayoutName,
+  OtherRecord,
+  RootRow,
+  ScanWarning,
+} from "../core/types.js";
+import { MIGRATIONS } from "./schema.js";
+
+export interface KnownEntry {
+  mtime: number;
+  kernel: boolean;
+}
+
+const KERNEL_COLUMNS = `path, root, container, layout, key, name, backend, arch,
+  warp_size AS warpSize, num_warps AS numWarps, num_stages AS numStages, num_ctas AS numCtas,
+  shared, triton_version AS tritonVersion, total_size AS totalSize, ir_size AS irSize,
+  asm_size AS asmSize, file_count AS fileCount, modified_time AS modifiedTime,
+  stale_group AS staleGroupPaths, vllm_hash AS vllmHash, rank, prefix, warnings,
+  first_seen AS firstSeen, hits, misses, last_access AS lastAccess`;
+
+const SORT_COLUMNS: Record<SortSpec["field"], string> = {
+  name: "name",
+  size: "total_size",
+  modified: "modified_time",
+  hits: "hits",
+  "last-access": "last_access",
+  backend: "backend",
+  arch: "arch",
+  hash: "key",
+};
+
+type Raw = Record<string, unknown>;
+
+function toKernelRow(r: Raw): KernelRow {
+  return {
+    ...(r as unknown as KernelRow),
+    staleGroupPaths: r.staleGroupPaths === 1,
+    warnings: r.warnings ? (JSON.parse(r.warnings as string) as ScanWarning[]) : [],
+  };
+}
+
+export class IndexDb {
+  readonly db: Database.Database;
+
+  constructor(readonly path: string) {
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path);
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = NORMAL");
+      this.db.pragma("foreign_keys = ON");
+      this.db.pragma("busy_timeout = 5000");
+      this.migrate();
+    } catch (e) {
+      if (e instanceof McmError) throw e;
+      throw new McmError(`cannot open the index database ${path}: ${(e as Error).message}`);
+    }
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new McmError(`index database ${this.path} was written by a newer mcm (schema ${version})`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v] as string);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Every entry (kernel or not) of a root, with the folder mtime it was read at. */
+  knownEntries(root: string): Map<string, KnownEntry> {
+    const m = new Map<string, KnownEntry>();
+    const rows = this.db
+      .prepare(
+        "SELECT path, dir_mtime AS mtime, 1 AS k FROM kernels WHERE root = ? UNION ALL SELECT path, dir_mtime, 0 FROM others WHERE root = ?",
+      )
+      .raw()
+      .all(root, root) as [string, number, number][];
+    for (const [p, mtime, k] of rows) m.set(p, { mtime, kernel: k === 1 });
+    return m;
+  }
+
+  /** Writes scan results. Call inside begin()/commit(). */
+  writer() {
+    const now = Date.now();
+    const putKernel = this.db.prepare(`INSERT INTO kernels (path, root, container, layout, key, name, backend, arch,
+        warp_size, num_warps, num_stages, num_ctas, shared, triton_version, total_size, ir_size, asm_size, file_count,
+        dir_mtime, modified_time, stale_group, vllm_hash, rank, prefix, warnings, first_seen)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(path) DO UPDATE SET root=excluded.root, container=excluded.container, layout=excluded.layout,
+        key=excluded.key, name=excluded.name, backend=excluded.backend, arch=excluded.arch,
+        warp_size=excluded.warp_size, num_warps=excluded.num_warps, num_stages=excluded.num_stages,
+        num_ctas=excluded.num_ctas, shared=excluded.shared, triton_version=excluded.triton_version,
+        total_size=excluded.total_size, ir_size=excluded.ir_size, asm_size=excluded.asm_size,
+        file_count=excluded.file_count, dir_mtime=excluded.dir_mtime, modified_time=excluded.modified_time,
+        stale_group=excluded.stale_group, vllm_hash=excluded.vllm_hash, rank=excluded.rank,
+        prefix=excluded.prefix, warnings=excluded.warnings`);
+    const putBlob = this.db.prepare("INSERT OR REPLACE INTO kernel_blobs (path, files, metadata) VALUES (?, ?, ?)");
+    const putOther = this.db.prepare(
+      "INSERT OR REPLACE INTO others (path, root, container, kind, bytes, files, dir_mtime, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    const delKernel = this.db.prepare("DELETE FROM kernels WHERE path = ?");
+    const delOther = this.db.prepare("DELETE FROM others WHERE path = ?");
+    const warnText = (w: ScanWarning[]) => (w.length ? JSON.stringify(w) : null);
+    return {
+      kernel(k: KernelRecord): void {
+        putKernel.run(
+          k.path,
+          k.root,
+          k.container,
+          k.layout,
+          k.key,
+          k.name,
+          k.backend,
+          k.arch,
+          k.warpSize,
+          k.numWarps,
+          k.numStages,
+          k.numCtas,
+          k.shared,
+          k.tritonVersion,
+          k.totalSize,
+          k.irSize,
+          k.asmSize,
+          k.files.length,
+          k.dirMtime,
+          k.modifiedTime,
+          k.staleGroupPaths ? 1 : 0,
+          k.vllmHash,
+          k.rank,
+          k.prefix,
+          warnText(k.warnings),
+          now,
+        );
+        putBlob.run(k.path, JSON.stringify(k.files.map((f) => [f.name, f.kind, f.size])), k.metadata);
+      },
+      other(o: OtherRecord): void {
+        putOther.run(o.path, o.root, o.container, o.kind, o.bytes, o.files, o.dirMtime, warnText(o.warnings));
+      },
+      remove(path: string): void {
+        delKernel.run(path);
+        delOther.run(path);
+      },
+    };
+  }
+
+  begin(): void {
+    this.db.exec("BEGIN IMMEDIATE");
+  }
+
+  commit(): void {
+    this.db.exec("COMMIT");
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec("ROLLBACK");
+  }
+
+  saveRoot(root: string, layout: LayoutName, warnings: ScanWarning[], watch: Record<string, number>): void {
+    this.db
+      .prepare("INSERT OR REPLACE INTO roots (path, layout, indexed_at, warnings, watch) VALUES (?, ?, ?, ?, ?)")
+      .run(root, layout, Date.now(), JSON.stringify(warnings), JSON.stringify(watch));
+  }
+
+  roots(): RootRow[] {
+    const rows = this.db
+      .prepare("SELECT path, layout, indexed_at AS indexedAt, warnings, watch FROM roots ORDER BY path")
+      .all() as Raw[];
+    return rows.map((r) => ({
+      ...(r as unknown as RootRow),
+      warnings: JSON.parse(r.warnings as string),
+      watch: JSON.parse(r.watch as string),
+    }));
+  }
+
+  dropRoot(root: string): void {
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM kernels WHERE root = ?").run(root);
+      this.db.prepare("DELETE FROM others WHERE root = ?").run(root);
+      this.db.prepare("DELETE FROM roots WHERE path = ?").run(root);
+    })();
+  }
+
+  /** Every warning of a root: from its structure and from each entry. */
+  warnings(root?: string): ScanWarning[] {
+    const where = root === undefined ? "" : "WHERE root = ?";
+    const args = root === undefined ? [] : [root, root];
+    const rows = this.db
+      .prepare(`SELECT warnings FROM kernels ${where} ${where ? "AND" : "WHERE"} warnings IS NOT NULL
+        UNION ALL SELECT warnings FROM others ${where} ${where ? "AND" : "WHERE"} warnings IS NOT NULL`)
+      .pluck()
+      .all(...args) as string[];
+    const out: ScanWarning[] = [];
+    for (const r of this.roots()) if (root === undefined || r.path === root) out.push(...r.warnings);
+    for (const w of rows) out.push(...(JSON.parse(w) as ScanWarning[]));
+    return out;
+  }
+
+  countKernels(root: string): number {
+    return this.db.prepare("SELECT count(*) FROM kernels WHERE root = ?").pluck().get(root) as number;
+  }
+
+  queryKernels(f: KernelFilters, sort?: SortSpec, limit?: number, now = Date.now()): KernelRow[] {
+    const { where, args } = filterSql(f, now);
+    const order = sort ? `${SORT_COLUMNS[sort.field]} ${sort.desc ? "DESC" : "ASC"}, ` : "";
+    const lim = limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(limit))}` : "";
+    const sql = `SELECT ${KERNEL_COLUMNS} FROM kernels ${where} ORDER BY ${order}name, modified_time DESC, path${lim}`;
+    return (this.db.prepare(sql).all(...args) as Raw[]).map(toKernelRow);
+  }
+
+  /** Kernels whose key (folder name) starts with `prefix`, case-insensitive. */
+  kernelsByPrefix(prefix: string): KernelRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT ${KERNEL_COLUMNS} FROM kernels WHERE substr(lower(key), 1, ?) = lower(?) ORDER BY key, path LIMIT 50`,
+      )
+      .all(prefix.length, prefix) as Raw[];
+    return rows.map(toKernelRow);
+  }
+
+  kernelBlob(path: string): { files: KernelFile[]; metadata: string | null } {
+    const r = this.db.prepare("SELECT files, metadata FROM kernel_blobs WHERE path = ?").get(path) as Raw | undefined;
+    if (!r) return { files: [], metadata: null };
+    const files = (JSON.parse(r.files as string) as [string, KernelFile["kind"], number][]).map(
+      ([name, kind, size]) => ({
+        name,
+        kind,
+        size,
+      }),
+    );
+    return { files, metadata: r.metadata as string | null };
+  }
+
+  /** Sums for `stats`, over the kernels that match `f`. */
+  kernelGroups(f: KernelFilters, column: "backend" | "arch" | "triton_version" | "name" | "layout", limit?: number) {
+    const { where, args } = filterSql(f, Date.now());
+    const lim = limit ? ` LIMIT ${limit}` : "";
+    return this.db
+      .prepare(`SELECT coalesce(${column}, 'unknown') AS key, count(*) AS kernels, sum(total_size) AS bytes
+        FROM kernels ${where} GROUP BY 1 ORDER BY kernels DESC, bytes DESC, key${lim}`)
+      .all(...args) as { key: string; kernels: number; bytes: number }[];
+  }
+
+  kernelTotals(f: KernelFilters) {
+    const { where, args } = filterSql(f, Date.now());
+    return this.db
+      .prepare(`SELECT count(*) AS kernels, coalesce(sum(total_size), 0) AS bytes, coalesce(sum(file_count), 0) AS files,
+          coalesce(sum(ir_size), 0) AS irBytes, coalesce(sum(asm_size), 0) AS asmBytes,
+          coalesce(sum(stale_group), 0) AS staleGroup, coalesce(sum(hits), 0) AS hits, coalesce(sum(misses), 0) AS misses
+        FROM kernels ${where}`)
+      .get(...args) as {
+      kernels: number;
+      bytes: number;
+      files: number;
+      irBytes: number;
+      asmBytes: number;
+      staleGroup: number;
+      hits: number;
+      misses: number;
+    };
+  }
+
+  otherGroups(cacheDir?: string) {
+    const where = cacheDir ? "WHERE root = ? OR substr(path, 1, ?) = ?" : "";
+    const args = cacheDir ? [cacheDir, cacheDir.length + 1, `${cacheDir}/`] : [];
+    return this.db
+      .prepare(`SELECT kind, count(*) AS entries, sum(files) AS files, sum(bytes) AS bytes FROM others ${where}
+        GROUP BY kind ORDER BY bytes DESC, kind`)
+      .all(...args) as { kind: string; entries: number; files: number; bytes: number }[];
+  }
+}
+
+function filterSql(f: KernelFilters, now: number): { where: string; args: unknown[] } {
+  const c: string[] = [];
+  const a: unknown[] = [];
+  if (f.name !== undefined) {
+    c.push("instr(lower(name), lower(?)) > 0");
+    a.push(f.name);
+  }
+  if (f.backend !== undefined) {
+    c.push("lower(backend) = lower(?)");
+    a.push(backendByName(f.backend)?.name ?? f.backend);
+  }
+  if (f.arch !== undefined) {
+    c.push("lower(arch) = lower(?)");
+    a.push(f.arch.replace(/^sm_?/i, ""));
+  }
+  if (f.olderThanMs !== undefined) {
+    c.push("modified_time < ?");
+    a.push(now - f.olderThanMs);
+  }
+  if (f.youngerThanMs !== undefined) {
+    c.push("modified_time >= ?");
+    a.push(now - f.youngerThanMs);
+  }
+  if (f.cacheDir !== undefined) {
+    c.push("(root = ? OR substr(path, 1, ?) = ?)");
+    a.push(f.cacheDir, f.cacheDir.length + 1, `${f.cacheDir}/`);
+  }
+  if (f.mode !== undefined && f.mode !== "auto") {
+    c.push("layout = ?");
+    a.push(f.mode);
+  }
+  if (f.hitsBelow !== undefined) {
+    c.push("hits < ?");
+    a.push(f.hitsBelow);
+  }
+  if (f.hitsAbove !== undefined) {
+    c.push("hits > ?");
+    a.push(f.hitsAbove);
+  }
+  if (f.tritonVersion !== undefined) {
+    c.push("(triton_version = ? OR substr(triton_version, 1, ?) = ?)");
+    a.push(f.tritonVersion, f.tritonVersion.length + 1, `${f.tritonVersion}.`);
+  }
+  return { where: c.length ? `WHERE ${c.join(" AND ")}` : "", args: a };
+}

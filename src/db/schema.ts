@@ -1,0 +1,61 @@
+// Versioned schema: migrations[i] takes the database from user_version i to i+1.
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE roots (
+    path TEXT PRIMARY KEY,
+    layout TEXT NOT NULL,
+    indexed_at REAL NOT NULL,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    watch TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE TABLE kernels (
+    path TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    container TEXT NOT NULL,
+    layout TEXT NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    arch TEXT NOT NULL,
+    warp_size INTEGER,
+    num_warps INTEGER,
+    num_stages INTEGER,
+    num_ctas INTEGER,
+    shared INTEGER,
+    triton_version TEXT,
+    total_size INTEGER NOT NULL,
+    ir_size INTEGER NOT NULL,
+    asm_size INTEGER NOT NULL,
+    file_count INTEGER NOT NULL,
+    dir_mtime REAL NOT NULL,
+    modified_time REAL NOT NULL,
+    stale_group INTEGER NOT NULL,
+    vllm_hash TEXT,
+    rank TEXT,
+    prefix TEXT,
+    warnings TEXT,
+    first_seen REAL NOT NULL,
+    hits INTEGER NOT NULL DEFAULT 0,
+    misses INTEGER NOT NULL DEFAULT 0,
+    last_access REAL
+  );
+  CREATE INDEX kernels_root ON kernels(root);
+  -- big columns apart, so that filtering kernels reads small rows
+  CREATE TABLE kernel_blobs (
+    path TEXT PRIMARY KEY REFERENCES kernels(path) ON DELETE CASCADE,
+    files TEXT NOT NULL,
+    metadata TEXT
+  );
+  CREATE TABLE others (
+    path TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    container TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    dir_mtime REAL NOT NULL,
+    warnings TEXT
+  );
+  CREATE INDEX others_root ON others(root);
+  `,
+];

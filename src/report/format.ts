@@ -1,0 +1,25 @@
+// Readable sizes and times for tables.
+import prettyBytes from "pretty-bytes";
+
+export function size(bytes: number): string {
+  return prettyBytes(bytes, { binary: true, maximumFractionDigits: 1 });
+}
+
+export function iso(ms: number | null): string | null {
+  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/** "3 min ago", "5 h ago", "12 d ago"; dates past a year. */
+export function age(ms: number | null, now = Date.now()): string {
+  if (ms === null || ms === undefined) return "-";
+  const s = Math.max(0, (now - ms) / 1000);
+  if (s < 60) return "just now";
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  if (s < 86400 * 365) return `${Math.floor(s / 86400)} d ago`;
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function shortHash(key: string): string {
+  return key.slice(0, 12);
+}

@@ -1,0 +1,297 @@
+// Reads one child of a Triton cache dir (a kernel folder, a launcher folder, ...)
+// with sync calls: a promise per file makes the walk several times slower.
+import { lstatSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { type Backend, backendByBinaryExt, backendByName, IR_EXTS } from "../backends/index.js";
+import type {
+  EntryRecord,
+  FileKind,
+  KernelFile,
+  KernelRecord,
+  LayoutName,
+  OtherKind,
+  ScanWarning,
+  TritonDir,
+} from "../core/types.js";
+import { errorCode, isInside, warn } from "./util.js";
+
+export interface EntryContext {
+  root: string;
+  layout: LayoutName;
+  dir: TritonDir;
+}
+
+interface RawFile {
+  name: string;
+  size: number;
+  mtime: number;
+}
+
+const GROUP_RE = /^__grp__(.+)\.json$/;
+const ASM_EXTS = ["ptx", "amdgcn", "asm"];
+
+function extOf(name: string): string {
+  const i = name.lastIndexOf(".");
+  return i < 0 ? "" : name.slice(i + 1);
+}
+
+/** Reads the entry at `path` (a child of ctx.dir). Never throws for bad content. */
+export function readEntry(path: string, dirMtime: number, ctx: EntryContext): EntryRecord {
+  const key = path.slice(path.lastIndexOf("/") + 1);
+  const warnings: ScanWarning[] = [];
+  const other = (kind: OtherKind, files: RawFile[]): EntryRecord => ({
+    kind,
+    path,
+    root: ctx.root,
+    container: ctx.dir.path,
+    bytes: files.reduce((s, f) => s + f.size, 0),
+    files: files.length,
+    dirMtime,
+    warnings,
+  });
+
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st) return other("other", []);
+  if (!st.isDirectory()) {
+    const f = [{ name: key, size: st.size, mtime: st.mtimeMs }];
+    return other(classifyOther(key, [key]), f);
+  }
+
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch (e) {
+    warnings.push(warn(path, errorCode(e), `cannot read folder: ${(e as Error).message}`));
+    return other("other", []);
+  }
+  const files: RawFile[] = [];
+  for (const name of names) {
+    const p = `${path}/${name}`;
+    if (name.includes("\uFFFD")) {
+      warnings.push(warn(p, "bad-name", "file name is not valid UTF-8; skipped"));
+      continue;
+    }
+    const fst = lstatSync(p, { throwIfNoEntry: false });
+    if (!fst) continue; // vanished while we looked
+    if (fst.isSymbolicLink()) {
+      checkSymlink(p, ctx.root, warnings);
+      continue;
+    }
+    files.push({ name, size: fst.size, mtime: fst.mtimeMs });
+  }
+
+  if (key.startsWith("tmp.pid_")) return other("tmp", files);
+  const kernelName = findKernelName(files);
+  if (kernelName === null)
+    return other(
+      classifyOther(
+        key,
+        files.map((f) => f.name),
+      ),
+      files,
+    );
+  return readKernel(path, key, kernelName, files, dirMtime, ctx, warnings);
+}
+
+function findKernelName(files: RawFile[]): string | null {
+  const names = files.map((f) => f.name).sort();
+  for (const n of names) {
+    const m = GROUP_RE.exec(n);
+    if (m) return m[1] as string;
+  }
+  // no group file: a `<name>.json` beside a binary is still a kernel
+  for (const n of names) {
+    if (!n.endsWith(".json") || n.endsWith(".autotune.json")) continue;
+    const base = n.slice(0, -5);
+    if (names.some((o) => o.startsWith(`${base}.`) && backendByBinaryExt(extOf(o)))) return base;
+  }
+  return null;
+}
+
+export function classifyOther(key: string, names: string[]): OtherKind {
+  if (key.startsWith("tmp.pid_") || key.includes(".tmp.pid_")) return "tmp";
+  if (names.length > 0 && names.every((n) => n.endsWith(".autotune.json"))) return "autotune";
+  if (names.some((n) => n.startsWith("__triton_launcher"))) return "launcher";
+  if (names.some((n) => /_utils.*\.so$/.test(n))) return "utils";
+  return "other";
+}
+
+function readJson(path: string, warnings: ScanWarning[]): { text: string; value: unknown } | null {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    warnings.push(warn(path, errorCode(e), `cannot read: ${(e as Error).message}`));
+    return null;
+  }
+  try {
+    return { text, value: JSON.parse(text) };
+  } catch (e) {
+    warnings.push(warn(path, "bad-json", `malformed JSON: ${(e as Error).message}`));
+    return { text, value: undefined };
+  }
+}
+
+type Json = Record<string, unknown>;
+const asObject = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : {});
+const asInt = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+function readKernel(
+  path: string,
+  key: string,
+  name: string,
+  raw: RawFile[],
+  dirMtime: number,
+  ctx: EntryContext,
+  warnings: ScanWarning[],
+): KernelRecord {
+  const metaName = `${name}.json`;
+  const groupName = `__grp__${name}.json`;
+  const has = (n: string) => raw.some((f) => f.name === n);
+
+  let meta: Json = {};
+  let metaText: string | null = null;
+  if (has(metaName)) {
+    const r = readJson(`${path}/${metaName}`, warnings);
+    if (r) {
+      metaText = r.text;
+      meta = asObject(r.value);
+    }
+  } else {
+    warnings.push(
+      warn(`${path}/${metaName}`, "missing-metadata", "kernel has no metadata file; Triton will recompile it"),
+    );
+  }
+  const target = asObject(meta.target);
+
+  const backend = pickBackend(target, meta, raw);
+  const files: KernelFile[] = raw.map((f) => ({ name: f.name, kind: fileKind(f.name, name, backend), size: f.size }));
+  if (!files.some((f) => f.kind === "binary")) {
+    warnings.push(warn(path, "missing-binary", "kernel has no binary; Triton cannot load it"));
+  }
+
+  let stale = false;
+  if (has(groupName)) stale = checkGroup(`${path}/${groupName}`, path, key, warnings);
+
+  let totalSize = 0;
+  let irSize = 0;
+  let asmSize = 0;
+  let modified = 0;
+  for (const f of files) {
+    totalSize += f.size;
+    if (f.kind === "ir") irSize += f.size;
+    if (f.kind === "asm") asmSize += f.size;
+  }
+  for (const f of raw) modified = Math.max(modified, f.mtime);
+
+  return {
+    kind: "kernel",
+    path,
+    root: ctx.root,
+    container: ctx.dir.path,
+    layout: ctx.layout,
+    key,
+    name: typeof meta.name === "string" ? meta.name : name,
+    backend: backend?.name ?? (typeof target.backend === "string" ? target.backend : "unknown"),
+    arch: pickArch(backend, target, meta),
+    warpSize: asInt(target.warp_size) ?? asInt(meta.warp_size) ?? backend?.defaultWarpSize ?? null,
+    numWarps: asInt(meta.num_warps),
+    numStages: asInt(meta.num_stages),
+    numCtas: asInt(meta.num_ctas),
+    shared: asInt(meta.shared),
+    tritonVersion: typeof meta.triton_version === "string" ? meta.triton_version : null,
+    files,
+    totalSize,
+    irSize,
+    asmSize,
+    dirMtime,
+    modifiedTime: modified || dirMtime,
+    metadata: metaText,
+    staleGroupPaths: stale,
+    vllmHash: ctx.dir.vllmHash,
+    rank: ctx.dir.rank,
+    prefix: ctx.dir.prefix,
+    warnings,
+  };
+}
+
+function pickBackend(target: Json, meta: Json, files: RawFile[]): Backend | undefined {
+  for (const v of [target.backend, meta.backend_name, meta.device_type]) {
+    const b = typeof v === "string" ? backendByName(v) : undefined;
+    if (b) return b;
+  }
+  for (const f of files) {
+    const b = backendByBinaryExt(extOf(f.name));
+    if (b) return b;
+  }
+  return undefined;
+}
+
+function pickArch(backend: Backend | undefined, target: Json, meta: Json): string {
+  if (!backend) return typeof target.arch === "string" ? target.arch : "unknown";
+  for (const v of [target.arch, meta.arch, meta.capability, meta.cc]) {
+    const a = backend.archName(v);
+    if (a) return a;
+  }
+  return "unknown";
+}
+
+function fileKind(file: string, name: string, backend: Backend | undefined): FileKind {
+  if (file === `${name}.json`) return "metadata";
+  if (file === `__grp__${name}.json`) return "group";
+  const ext = extOf(file);
+  if (backend ? backend.binaryExts.includes(ext) : backendByBinaryExt(ext)) return "binary";
+  if (IR_EXTS.includes(ext)) return "ir";
+  if (backend?.asmExts.includes(ext) || (!backend && ASM_EXTS.includes(ext))) return "asm";
+  return "other";
+}
+
+/**
+ * Returns true when the group file's absolute paths point somewhere other than
+ * this folder (a moved or copied cache). Paths that do not even name this kernel
+ * are a warning: mcm never reads them.
+ */
+function checkGroup(groupPath: string, dir: string, key: string, warnings: ScanWarning[]): boolean {
+  const r = readJson(groupPath, warnings);
+  if (!r || r.value === undefined) return false;
+  const children = asObject(r.value).child_paths;
+  if (Array.isArray(children)) {
+    // 2.x: names relative to the folder
+    for (const c of children) {
+      if (typeof c !== "string" || c.includes("/") || c === "..") {
+        warnings.push(warn(groupPath, "group-outside", `group entry ${JSON.stringify(c)} leaves the kernel folder`));
+      }
+    }
+    return false;
+  }
+  if (!children || typeof children !== "object") {
+    warnings.push(warn(groupPath, "bad-json", "group file has no child_paths"));
+    return false;
+  }
+  let stale = false;
+  for (const [file, p] of Object.entries(children as Json)) {
+    if (typeof p !== "string") {
+      warnings.push(warn(groupPath, "bad-json", `child path for ${file} is not a string`));
+      continue;
+    }
+    if (p === `${dir}/${file}`) continue;
+    stale = true;
+    const parts = p.split("/");
+    const namesThisKernel = parts[parts.length - 1] === file && parts[parts.length - 2] === key;
+    if (!namesThisKernel) {
+      warnings.push(warn(groupPath, "group-outside", `group file points at ${p}, outside this kernel folder`));
+    }
+  }
+  return stale;
+}
+
+function checkSymlink(p: string, root: string, warnings: ScanWarning[]): void {
+  let target: string;
+  try {
+    target = realpathSync(p);
+  } catch {
+    return; // dangling link: nothing to follow, nothing to warn about
+  }
+  if (!isInside(root, target)) {
+    warnings.push(warn(p, "symlink-escape", `symbolic link leaves the cache root (to ${target}); not followed`));
+  }
+}

@@ -1,0 +1,31 @@
+import { existsSync, statSync } from "node:fs";
+import type { IndexSummary } from "../core/types.js";
+import type { IndexDb } from "../db/index.js";
+import { log } from "../log.js";
+import { type IndexOptions, indexRoot } from "./indexer.js";
+
+/**
+ * Re-indexes the indexed roots (or only `only`) whose watched folders changed
+ * since the last index, and drops roots that no longer exist. A clean root
+ * costs a few stat calls.
+ */
+export async function refreshRoots(
+  db: IndexDb,
+  only: string | undefined,
+  opts: Omit<IndexOptions, "mode">,
+): Promise<IndexSummary[]> {
+  const out: IndexSummary[] = [];
+  for (const r of db.roots()) {
+    if (only !== undefined && r.path !== only && !only.startsWith(`${r.path}/`)) continue;
+    if (!existsSync(r.path)) {
+      log.warn(`cache dir ${r.path} no longer exists; dropped from the index`);
+      db.dropRoot(r.path);
+      continue;
+    }
+    const changed = Object.entries(r.watch).some(
+      ([dir, mtime]) => statSync(dir, { throwIfNoEntry: false })?.mtimeMs !== mtime,
+    );
+    if (changed) out.push(await indexRoot(db, r.path, { ...opts, mode: r.layout }));
+  }
+  return out;
+}

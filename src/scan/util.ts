@@ -1,0 +1,15 @@
+import type { ScanWarning, WarningCode } from "../core/types.js";
+
+export function warn(path: string, code: WarningCode, message: string): ScanWarning {
+  return { path, code, message };
+}
+
+export function errorCode(e: unknown): WarningCode {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "EACCES" || code === "EPERM" ? "permission" : "unreadable";
+}
+
+/** True when `p` (absolute) is `root` or below it. */
+export function isInside(root: string, p: string): boolean {
+  return p === root || p.startsWith(root.endsWith("/") ? root : `${root}/`);
+}
