@@ -10,7 +10,7 @@ export const xpu: Backend = {
     if (typeof raw === "string") return raw;
     if (raw && typeof raw === "object") {
       const o = raw as Record<string, unknown>;
-      for (const k of ["architecture", "arch", "device_arch", "name"]) {
+      for (const k of ["arch", "device_arch", "architecture", "name"]) {
         if (o[k] !== undefined && o[k] !== null) return String(o[k]);
       }
     }

@@ -3,6 +3,7 @@ import { defaultCacheDir } from "../config.js";
 import { McmError } from "../core/errors.js";
 import type { IndexSummary, LayoutName } from "../core/types.js";
 import { LAYOUT_NAMES } from "../layouts/index.js";
+import { verbosity } from "../log.js";
 import { size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
 import { type GlobalOptions, openContext, parseMode, reportWarnings } from "./context.js";
@@ -34,6 +35,7 @@ export async function run(o: IndexCommandOptions, g: GlobalOptions): Promise<num
       warningCount: warnings.length,
       roots: summaries.map((s) => ({ ...s, warningCount: s.warnings.length, seconds: Number(s.seconds.toFixed(3)) })),
     });
+    if (verbosity() >= 1) reportWarnings(warnings);
   } else {
     for (const s of summaries) {
       const bytes = ctx.db.kernelTotals({ cacheDir: s.root }).bytes;

@@ -172,10 +172,10 @@ async function readAll(jobs: EntryJob[], opts: IndexOptions, put: (r: EntryRecor
   }
   let next = 0;
   let done = 0;
-  const workerUrl = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
+const newWorker = workerFactory();
   await Promise.all(
     Array.from({ length: threads }, () => {
-      const worker = new Worker(workerUrl);
+      const worker = newWorker();
       return new Promise<void>((resolveDone, reject) => {
         const feed = () => {
           if (next >= jobs.length) {
@@ -198,6 +198,14 @@ async function readAll(jobs: EntryJob[], opts: IndexOptions, put: (r: EntryRecor
     }),
   );
   bar?.stop();
+}
+
+/** Run from source (the tests), a worker must register the TypeScript loader itself. */
+function workerFactory(): () => Worker {
+  if (!import.meta.url.endsWith(".ts")) return () => new Worker(new URL("./worker.js", import.meta.url));
+  const url = new URL("./worker.ts", import.meta.url).href;
+  const code = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
+  return () => new Worker(code, { eval: true });
 }
 
 async function progressBar(total: number) {

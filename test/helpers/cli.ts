@@ -1,0 +1,30 @@
+// Runs the built CLI (bin/mcm) as a user would, with its own database.
+import { type SpawnSyncOptions, spawnSync } from "node:child_process";
+import { join } from "node:path";
+
+const BIN = new URL("../../bin/mcm", import.meta.url).pathname;
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function mcm(args: string[], opts: { db: string; env?: Record<string, string>; spawn?: SpawnSyncOptions }): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, MCM_DB: opts.db, NO_COLOR: "1", ...opts.env },
+    ...opts.spawn,
+  });
+  return { code: r.status ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+export function mcmJson<T = unknown>(args: string[], opts: { db: string; env?: Record<string, string> }): T {
+  const r = mcm([...args, "--json"], opts);
+  if (r.code !== 0) throw new Error(`mcm ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+export function dbIn(dir: string): string {
+  return join(dir, "index.db");
+}
