@@ -74,6 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     .command("show")
     .description("show one kernel in full: metadata, files, group-path state")
     .argument("<hash>", "kernel hash (folder name) or a unique prefix of it")
+    .option("--cache-dir <path>", "only kernels under this cache folder")
     .option("--json", "print JSON")
     .action(async (hash: string, o) => {
       code = await (await import("./commands/show.js")).run(hash, o, globals());

@@ -2,16 +2,20 @@ import { McmError, NothingMatched } from "../core/errors.js";
 import { age, iso, size } from "../report/format.js";
 import { kernelJson } from "../report/kernel-json.js";
 import { table } from "../report/table.js";
-import { freshIndex, type GlobalOptions, openContext } from "./context.js";
+import { freshIndex, type GlobalOptions, openContext, parseFilters } from "./context.js";
 
-export async function run(prefix: string, o: { json?: boolean }, g: GlobalOptions): Promise<number> {
+export async function run(prefix: string, o: { json?: boolean; cacheDir?: string }, g: GlobalOptions): Promise<number> {
   if (!prefix.trim()) throw new McmError("give a kernel hash or a prefix of one");
+  const { cacheDir } = parseFilters({ cacheDir: o.cacheDir });
   const ctx = openContext(g);
-  await freshIndex(ctx, undefined);
-  const found = ctx.db.kernelsByPrefix(prefix.trim());
+  await freshIndex(ctx, cacheDir);
+  const found = ctx.db
+    .kernelsByPrefix(prefix.trim())
+    .filter((k) => !cacheDir || k.root === cacheDir || k.path.startsWith(`${cacheDir}/`));
   if (found.length === 0) throw new NothingMatched(`no kernel hash starts with '${prefix}'`);
   if (found.length > 1) {
-    process.stderr.write(`'${prefix}' matches ${found.length} kernels; give more of the hash:\n`);
+    const how = found.every((k) => k.key === found[0]?.key) ? "pick one with --cache-dir" : "give more of the hash";
+    process.stderr.write(`mcm: '${prefix}' matches ${found.length} kernels; ${how}:\n`);
     for (const k of found) process.stderr.write(`  ${k.key}  ${k.name}  ${k.path}\n`);
     return 2;
   }

@@ -172,7 +172,7 @@ async function readAll(jobs: EntryJob[], opts: IndexOptions, put: (r: EntryRecor
   }
   let next = 0;
   let done = 0;
-const newWorker = workerFactory();
+  const newWorker = workerFactory();
   await Promise.all(
     Array.from({ length: threads }, () => {
       const worker = newWorker();

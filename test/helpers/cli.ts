@@ -10,8 +10,20 @@ export interface CliResult {
   stderr: string;
 }
 
-export function mcm(args: string[], opts: { db: string; env?: Record<string, string>; spawn?: SpawnSyncOptions }): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+export interface CliOptions {
+  db: string;
+  env?: Record<string, string>;
+  spawn?: SpawnSyncOptions;
+  /** as root, drop the capabilities that bypass permission bits (setpriv, util-linux) */
+  obeyPermissions?: boolean;
+}
+
+export function mcm(args: string[], opts: CliOptions): CliResult {
+  const argv = [process.execPath, BIN, ...args];
+  if (opts.obeyPermissions && process.getuid?.() === 0) {
+    argv.unshift("setpriv", "--bounding-set=-dac_override,-dac_read_search");
+  }
+  const r = spawnSync(argv[0] as string, argv.slice(1), {
     encoding: "utf8",
     env: { ...process.env, MCM_DB: opts.db, NO_COLOR: "1", ...opts.env },
     ...opts.spawn,

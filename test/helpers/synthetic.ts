@@ -24,7 +24,10 @@ export function writeKernel(dir: string, k: SyntheticKernel): string {
     if (f === `${k.name}.json`) continue;
     writeFileSync(join(folder, f), `${f} contents `.repeat(20));
   }
-  writeFileSync(join(folder, `${k.name}.json`), typeof k.metadata === "string" ? k.metadata : JSON.stringify(k.metadata));
+  writeFileSync(
+    join(folder, `${k.name}.json`),
+    typeof k.metadata === "string" ? k.metadata : JSON.stringify(k.metadata),
+  );
   const group = k.group ?? "dict";
   if (group === "dict") {
     const base = k.groupBase ?? folder;

@@ -24,7 +24,10 @@ describe("real H100 caches", () => {
     assert.equal(s.added, 14);
     assert.deepEqual(s.warnings, []);
     const rows = db.queryKernels({});
-    assert.deepEqual(counts(rows, (k) => k.name), { add_kernel: 6, matmul_kernel: 6, softmax_kernel: 2 });
+    assert.deepEqual(
+      counts(rows, (k) => k.name),
+      { add_kernel: 6, matmul_kernel: 6, softmax_kernel: 2 },
+    );
     for (const k of rows) {
       assert.equal(k.backend, "cuda");
       assert.equal(k.arch, "90");
@@ -35,18 +38,28 @@ describe("real H100 caches", () => {
       assert.equal(k.layout, "triton");
       assert.equal(k.staleGroupPaths, true, "group files point at /tmp/mcm-fixtures");
       const { files, metadata } = db.kernelBlob(k.path);
-      assert.deepEqual(counts(files, (f) => f.kind), { metadata: 1, group: 1, binary: 1, ir: 4, asm: 1 });
+      assert.deepEqual(
+        counts(files, (f) => f.kind),
+        { metadata: 1, group: 1, binary: 1, ir: 4, asm: 1 },
+      );
       assert.equal(files.find((f) => f.kind === "binary")?.name, `${k.name}.cubin`);
-      assert.equal(k.totalSize, files.reduce((n, f) => n + f.size, 0));
+      assert.equal(
+        k.totalSize,
+        files.reduce((n, f) => n + f.size, 0),
+      );
       assert.equal(JSON.parse(metadata as string).name, k.name);
     }
-    const warps = counts(rows.filter((k) => k.name === "matmul_kernel"), (k) => `${k.numWarps}/${k.numStages}`);
+    const warps = counts(
+      rows.filter((k) => k.name === "matmul_kernel"),
+      (k) => `${k.numWarps}/${k.numStages}`,
+    );
     assert.deepEqual(warps, { "4/3": 2, "4/4": 2, "8/3": 2 });
     const others = db.otherGroups(root);
-    assert.deepEqual(
-      Object.fromEntries(others.map((o) => [o.kind, o.entries])),
-      { launcher: 3, utils: 1, autotune: 2 },
-    );
+    assert.deepEqual(Object.fromEntries(others.map((o) => [o.kind, o.entries])), {
+      launcher: 3,
+      utils: 1,
+      autotune: 2,
+    });
   });
 
   it("torchinductor_root: 55 kernels under triton/0 and Inductor's own artifacts by kind", async () => {

@@ -52,7 +52,9 @@ describe("formats the fixtures do not have", () => {
     assert.equal(rows[0]?.backend, "xpu");
     assert.equal(rows[0]?.arch, "pvc");
     assert.equal(rows[0]?.warpSize, 32);
-    assert.ok(db.kernelBlob(rows[0]?.path as string).files.some((f) => f.name === "xpu_add.spv" && f.kind === "binary"));
+    assert.ok(
+      db.kernelBlob(rows[0]?.path as string).files.some((f) => f.name === "xpu_add.spv" && f.kind === "binary"),
+    );
   });
 
   it("Triton 3.0: 64-hex folder names and no triton_version", async () => {

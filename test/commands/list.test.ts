@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { readdirSync, rmSync, utimesSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { dbIn, mcm } from "../helpers/cli.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { base32Key, hexKey, ROCM_KERNEL, TRITON2_KERNEL, writeKernel } from "../helpers/synthetic.js";
+
+after(cleanupTemp);
+
+interface K {
+  hash: string;
+  name: string;
+  backend: string;
+  arch: string;
+  totalSize: number;
+  hits: number;
+  tritonVersion: string | null;
+  path: string;
+  cacheDir: string;
+  mode: string;
+  modifiedTime: string;
+}
+
+let db: string;
+let triton: string;
+let vllm: string;
+let oldKey: string;
+/** list --json: exit 0 with kernels, exit 1 with [] when nothing matches */
+function list(...args: string[]): K[] {
+  const r = mcm(["list", ...args, "--json"], { db });
+  const rows = JSON.parse(r.stdout) as K[];
+  assert.equal(r.code, rows.length ? 0 : 1, r.stderr);
+  return rows;
+}
+const names = (ks: K[]) => ks.map((k) => k.name).sort();
+
+before(() => {
+  const dir = tempDir();
+  db = dbIn(dir);
+  triton = extractFixture("triton-cache");
+  writeKernel(triton, ROCM_KERNEL(base32Key(1), "gfx90a"));
+  writeKernel(triton, ROCM_KERNEL(base32Key(2), "gfx942"));
+  writeKernel(triton, TRITON2_KERNEL(hexKey(3, 32)));
+  // one add_kernel written 30 days ago
+  oldKey = readdirSync(triton).find((k) => readdirSync(join(triton, k)).includes("add_kernel.json")) as string;
+  const past = (Date.now() - 30 * 86400_000) / 1000;
+  for (const f of readdirSync(join(triton, oldKey))) utimesSync(join(triton, oldKey, f), past, past);
+  vllm = extractFixture("vllm-cache");
+  assert.equal(mcm(["index", "--cache-dir", triton], { db }).code, 0);
+  assert.equal(mcm(["index", "--cache-dir", vllm], { db }).code, 0);
+  const sql = new Database(db);
+  sql.prepare("UPDATE kernels SET hits = 5 WHERE name = 'softmax_kernel'").run();
+  sql.prepare("UPDATE kernels SET hits = 1 WHERE name = 'rocm_add'").run();
+  sql.close();
+});
+
+describe("mcm list", () => {
+  it("--json: every documented key, vLLM entries with vllmHash and rank", () => {
+    const all = list();
+    assert.equal(all.length, 14 + 3 + 55);
+    const keys = [
+      "hash",
+      "name",
+      "backend",
+      "arch",
+      "warpSize",
+      "numWarps",
+      "numStages",
+      "tritonVersion",
+      "totalSize",
+      "modifiedTime",
+      "cacheDir",
+      "path",
+      "mode",
+      "hits",
+      "lastAccess",
+      "staleGroupPaths",
+    ];
+    for (const k of all) for (const key of keys) assert.ok(key in k, `${key} in list --json`);
+    const v = all.find((k) => k.mode === "vllm") as unknown as Record<string, unknown>;
+    assert.equal(v.vllmHash, "0a1b2c3d4e");
+    assert.equal(v.rank, "rank_0_0");
+    assert.match(v.modifiedTime as string, /^\d{4}-\d\d-\d\dT/);
+    assert.ok(!("vllmHash" in (all.find((k) => k.mode === "triton") as object)));
+  });
+
+  it("--name / -n: substring, case-insensitive", () => {
+    assert.equal(list("--name", "softmax").length, 2);
+    assert.equal(list("-n", "MATMUL").length, 6);
+  });
+
+  it("--backend / -b, with rocm as another name for hip", () => {
+    assert.equal(list("--backend", "hip").length, 2);
+    assert.equal(list("-b", "rocm").length, 2);
+    assert.equal(list("-b", "cuda", "--cache-dir", triton).length, 15);
+  });
+
+  it("--arch / -a: 90, sm90 and gfx names", () => {
+    assert.equal(list("--arch", "90", "--cache-dir", triton).length, 14);
+    assert.equal(list("-a", "sm90", "--cache-dir", triton).length, 14);
+    assert.deepEqual(names(list("-a", "gfx942")), ["rocm_add"]);
+  });
+
+  it("--older-than / --younger-than with m, h, d and w", () => {
+    const old = list("--older-than", "7d");
+    assert.deepEqual(
+      old.map((k) => k.hash),
+      [oldKey],
+    );
+    assert.equal(list("--older-than", "2w").length, 1);
+    assert.equal(list("--older-than", "5w").length, 0);
+    assert.equal(list("--older-than", "744h").length, 0, "31 days");
+    assert.equal(list("--older-than", "43000m").length, 1);
+    assert.equal(list("--younger-than", "12h").length, 14 + 3 + 55 - 1);
+    assert.equal(list("--younger-than", "5w").length, 14 + 3 + 55);
+  });
+
+  it("an invalid duration is one clear error line and exit 2", () => {
+    const r = mcm(["list", "--older-than", "10 years"], { db });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+    assert.match(r.stderr, /invalid duration '10 years'/);
+  });
+
+  it("--cache-dir and --mode", () => {
+    assert.equal(list("--cache-dir", vllm).length, 55);
+    assert.equal(list("--mode", "vllm").length, 55);
+    assert.equal(list("--mode", "triton").length, 17);
+    assert.equal(list("--mode", "inductor").length, 0);
+  });
+
+  it("--cache-hit-lower / --cache-hit-higher", () => {
+    assert.deepEqual(names(list("--cache-hit-higher", "2")), ["softmax_kernel", "softmax_kernel"]);
+    assert.equal(list("--cache-hit-higher", "0").length, 4);
+    assert.equal(list("--cache-hit-lower", "1").length, 72 - 4);
+    assert.deepEqual(names(list("--cache-hit-lower", "5", "--cache-hit-higher", "0")), ["rocm_add", "rocm_add"]);
+  });
+
+  it("--triton-version: exact and by prefix; old kernels have none", () => {
+    assert.equal(list("--triton-version", "3.6.0").length, 71);
+    assert.equal(list("--triton-version", "3.6").length, 71);
+    assert.equal(list("--triton-version", "3.5").length, 0);
+    assert.equal(list("-n", "legacy")[0]?.tritonVersion, null);
+  });
+
+  it("filters combine with AND", () => {
+    assert.equal(list("-n", "add", "-b", "cuda", "--cache-dir", triton).length, 6);
+    assert.equal(list("-n", "add", "-b", "hip").length, 2);
+    assert.equal(list("-n", "add", "-b", "hip", "-a", "gfx90a").length, 1);
+  });
+
+  it("--sort FIELD[:desc] and --limit", () => {
+    const bySize = list("--sort", "size:desc", "--limit", "3");
+    assert.equal(bySize.length, 3);
+    assert.ok((bySize[0]?.totalSize ?? 0) >= (bySize[1]?.totalSize ?? 0));
+    const all = list("--sort", "size");
+    assert.ok((all[0]?.totalSize ?? 0) <= (all[all.length - 1]?.totalSize ?? 0));
+    assert.equal(list("--sort", "hits:desc", "--limit", "1")[0]?.name, "softmax_kernel");
+    const bad = mcm(["list", "--sort", "colour"], { db });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /invalid --sort 'colour'/);
+  });
+
+  it("the table: short hash, readable sizes and ages, stale marker; exit 1 when nothing matches", () => {
+    const r = mcm(["list", "-n", "softmax"], { db });
+    assert.equal(r.code, 0);
+    const lines = r.stdout.trim().split("\n");
+    assert.match(
+      lines[0] as string,
+      /^HASH\s+NAME\s+BACKEND\s+ARCH\s+TRITON\s+WARPS\s+STAGES\s+SIZE\s+MODIFIED\s+HITS\s+LAST ACCESS$/,
+    );
+    assert.match(
+      lines[1] as string,
+      /^[A-Z2-7]{12}\*\s+softmax_kernel\s+cuda\s+90\s+3\.6\.0\s+4\s+3\s+\d+(\.\d)? KiB\s+(\d+ (min|h) ago|just now)\s+5\s+-$/,
+    );
+    assert.match(r.stdout, /2 kernels, \d+(\.\d)? KiB/);
+    assert.match(r.stdout, /stale group paths/);
+    const none = mcm(["list", "-n", "no-such-kernel"], { db });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no kernels match/);
+  });
+
+  it("refreshes a changed root first, so it never shows kernels that are gone", () => {
+    const gone = list("-n", "matmul", "--cache-dir", triton)[0] as K;
+    rmSync(gone.path, { recursive: true });
+    const after = list("-n", "matmul");
+    assert.equal(after.length, 5);
+    assert.ok(!after.some((k) => k.hash === gone.hash));
+  });
+
+  it("indexes a --cache-dir that was never indexed", () => {
+    const fresh = extractFixture("torchinductor_root");
+    assert.equal(list("--cache-dir", fresh).length, 55);
+  });
+});
