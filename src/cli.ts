@@ -25,6 +25,11 @@ function addFilterOptions(cmd: Command): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `mcm list | head`: a closed pipe ends the output quietly, as for any Unix tool
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   const program = new Command("mcm")
     .description("Model Cache Manager: index, search and inspect GPU-kernel caches (Triton, Inductor, vLLM)")
     .version(VERSION, "-V, --version")
