@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   });
   const program = new Command("mcm")
-    .description("Model Cache Manager: index, search and inspect GPU-kernel caches (Triton, Inductor, vLLM)")
+    .description("Model Cache Manager: index, search, inspect and prune GPU-kernel caches (Triton, Inductor, vLLM)")
     .version(VERSION, "-V, --version")
     .option("--db <path>", "index database (env MCM_DB)")
     .option(
@@ -73,6 +73,28 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "print a JSON array")
     .action(async (o) => {
       code = await (await import("./commands/list.js")).run(o, globals());
+    });
+
+  addFilterOptions(
+    program
+      .command("prune")
+      .description("free space: IR-only by default, --full, --deduplicate [--link] or --max-size; plans first")
+      .addHelpText(
+        "after",
+        "\nExamples:\n  mcm prune --older-than 90d\n  mcm prune --name unstable_kernel --full -y\n  mcm prune --deduplicate -y\n  mcm prune --max-size 20G --keep-recent 7d",
+      ),
+  )
+    .option("--full", "remove matching kernels whole")
+    .option("--deduplicate", "remove kernels identical to a newer one (same binary, same metadata but hash)")
+    .option("--link", "with --deduplicate: hard-link identical files instead of removing kernels")
+    .option("--asm", "IR-only mode: remove the assembly (.ptx, .amdgcn) too")
+    .option("--max-size <size>", "evict least recently used kernels until each cache fits: 500M, 20G, 1.5Gi")
+    .option("--keep-recent <duration>", "never touch kernels used or written within: 12h, 7d")
+    .option("--dry-run", "print the plan and change nothing")
+    .option("-y, --yes", "apply the plan without asking")
+    .option("--json", "print the plan (and the result) as JSON")
+    .action(async (o) => {
+      code = await (await import("./commands/prune.js")).run(o, globals());
     });
 
   program

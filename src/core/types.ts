@@ -26,7 +26,10 @@ export type WarningCode =
   | "symlink-escape"
   | "bad-name"
   | "missing-metadata"
-  | "missing-binary";
+  | "missing-binary"
+  | "outside-root"
+  | "vanished"
+  | "changed";
 
 /** Where a Triton cache dir sits inside a vLLM cache (all null elsewhere). */
 export interface VllmContext {

@@ -12,7 +12,7 @@ import type {
   ScanWarning,
   TritonDir,
 } from "../core/types.js";
-import { errorCode, isInside, warn } from "./util.js";
+import { errorCode, isInside, isMcmName, warn } from "./util.js";
 
 export interface EntryContext {
   root: string;
@@ -65,6 +65,7 @@ export function readEntry(path: string, dirMtime: number, ctx: EntryContext): En
   }
   const files: RawFile[] = [];
   for (const name of names) {
+    if (isMcmName(name)) continue;
     const p = `${path}/${name}`;
     if (name.includes("\uFFFD")) {
       warnings.push(warn(p, "bad-name", "file name is not valid UTF-8; skipped"));

@@ -12,7 +12,7 @@ import { emptyWalk, layoutFor, NO_VLLM } from "../layouts/index.js";
 import { log } from "../log.js";
 import { readArtifact } from "./artifact.js";
 import { type EntryJob, readJobs } from "./jobs.js";
-import { isInside, warn } from "./util.js";
+import { isInside, isMcmName, warn } from "./util.js";
 
 export interface IndexOptions {
   mode: Mode;
@@ -65,6 +65,7 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
       continue;
     }
     for (const name of names) {
+      if (isMcmName(name)) continue;
       const path = `${dir.path}/${name}`;
       if (name.includes("\uFFFD")) {
         structural.push(warn(path, "bad-name", "name is not valid UTF-8; skipped"));

@@ -13,3 +13,8 @@ export function errorCode(e: unknown): WarningCode {
 export function isInside(root: string, p: string): boolean {
   return p === root || p.startsWith(root.endsWith("/") ? root : `${root}/`);
 }
+
+/** mcm's own files inside a cache (trash, lock, hit logs, link temporaries): never entries. */
+export function isMcmName(name: string): boolean {
+  return name.startsWith(".mcm");
+}

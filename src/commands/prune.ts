@@ -1,0 +1,184 @@
+import { parseDuration } from "../core/duration.js";
+import { McmError, NothingMatched } from "../core/errors.js";
+import type { KernelFilters } from "../core/filters.js";
+import { parseSize } from "../core/size.js";
+import type { KernelRow, ScanWarning } from "../core/types.js";
+import { verbosity } from "../log.js";
+import { applyPlan } from "../prune/apply.js";
+import { findDuplicates } from "../prune/fingerprint.js";
+import { lockRoot, pidAlive } from "../prune/lock.js";
+import { type Candidate, type PrunePlan, planDeduplicate, planFull, planIrOnly, planMaxSize } from "../prune/plan.js";
+import { emptyTrash } from "../prune/trash.js";
+import { confirm } from "../report/confirm.js";
+import { shortHash, size } from "../report/format.js";
+import { table } from "../report/table.js";
+import { indexRoot } from "../scan/indexer.js";
+import {
+  type Context,
+  type FilterOptions,
+  freshIndex,
+  type GlobalOptions,
+  openContext,
+  parseFilters,
+  reportWarnings,
+} from "./context.js";
+
+export interface PruneOptions extends FilterOptions {
+  full?: boolean;
+  deduplicate?: boolean;
+  link?: boolean;
+  asm?: boolean;
+  maxSize?: string;
+  keepRecent?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+}
+
+const SHOWN = 50;
+
+function checkFlags(o: PruneOptions): void {
+  const modes = [o.full && "--full", o.deduplicate && "--deduplicate", o.maxSize !== undefined && "--max-size"].filter(
+    Boolean,
+  );
+  if (modes.length > 1) throw new McmError(`${modes.join(" and ")} cannot be combined: pick one mode`);
+  if (o.link && !o.deduplicate) throw new McmError("--link goes with --deduplicate");
+  if (o.asm && modes.length) throw new McmError("--asm goes with the default IR-only mode");
+  if (!o.yes && !o.dryRun && !process.stdin.isTTY) {
+    throw new McmError(
+      "refusing to prune without a terminal to confirm: pass --yes to apply the plan, or --dry-run to see it",
+    );
+  }
+}
+
+/** A Triton writer leaves tmp.pid_<pid>_<uuid> inside the kernel folder while it writes. */
+function liveWriter(files: { name: string }[]): number | null {
+  for (const f of files) {
+    const m = /^tmp\.pid_(\d+)_/.exec(f.name);
+    if (m && pidAlive(Number(m[1]))) return Number(m[1]);
+  }
+  return null;
+}
+
+function buildPlan(ctx: Context, o: PruneOptions, filters: KernelFilters, warnings: ScanWarning[]): PrunePlan {
+  const now = Date.now();
+  const protect = { now, keepRecentMs: o.keepRecent !== undefined ? parseDuration(o.keepRecent) : undefined };
+  const candidates: Candidate[] = ctx.db.queryKernels(filters).map((k: KernelRow) => {
+    const files = ctx.db.kernelBlob(k.path).files;
+    return { ...k, files, liveWriter: liveWriter(files) };
+  });
+  if (o.full) return planFull(candidates, protect);
+  if (o.maxSize !== undefined) return planMaxSize(candidates, parseSize(o.maxSize), protect);
+  if (o.deduplicate) {
+    const groups = findDuplicates(candidates, o.link === true, warnings);
+    return planDeduplicate(groups, { ...protect, link: o.link === true });
+  }
+  return planIrOnly(candidates, { ...protect, asm: o.asm === true });
+}
+
+const n = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
+
+function describe(plan: PrunePlan): string {
+  const what =
+    plan.mode === "ir-only"
+      ? `remove ${n(plan.files, "file")} from ${n(plan.kernels, "kernel")}`
+      : plan.entries.some((e) => e.action === "link-files")
+        ? `hard-link ${n(plan.files, "duplicate file")} in ${n(plan.kernels, "kernel")}`
+        : `remove ${n(plan.kernels, "kernel")} (${n(plan.files, "file")})`;
+  return `Plan (${plan.mode}): ${what}, freeing ${size(plan.bytes)}`;
+}
+
+function printPlan(ctx: Context, plan: PrunePlan): void {
+  const shown = verbosity() >= 1 ? plan.entries : plan.entries.slice(0, SHOWN);
+  if (shown.length) {
+    ctx.out(
+      table(
+        ["ACTION", "HASH", "NAME", "FILES", "SIZE", "REASON"],
+        shown.map((e) => [
+          e.action,
+          shortHash(e.hash),
+          e.name,
+          e.action === "link-files" ? (e.links?.length ?? 0) : e.files.length,
+          size(e.bytes),
+          e.reason,
+        ]),
+        [3, 4],
+      ),
+    );
+  }
+  if (plan.entries.length > shown.length)
+    ctx.out(`... and ${plan.entries.length - shown.length} more (-v shows all, --json lists all)`);
+  for (const s of plan.skipped) ctx.out(ctx.colors.yellow(`skipped ${shortHash(s.hash)}: ${s.reason}`));
+  ctx.out(ctx.colors.bold(describe(plan)));
+}
+
+export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
+  checkFlags(o);
+  const filters = parseFilters(o);
+  if (o.maxSize !== undefined) parseSize(o.maxSize);
+  if (o.keepRecent !== undefined) parseDuration(o.keepRecent);
+  const ctx = openContext(g);
+  await freshIndex(ctx, filters.cacheDir, filters.mode);
+  const roots = ctx.db
+    .roots()
+    .filter((r) => !filters.cacheDir || r.path === filters.cacheDir || filters.cacheDir.startsWith(`${r.path}/`));
+  if (roots.length === 0) throw new NothingMatched("no cache is indexed yet: run `mcm index` (or pass --cache-dir)");
+
+  const releases: (() => void)[] = [];
+  try {
+    if (!o.dryRun) for (const r of roots) releases.push(await lockRoot(r.path));
+    const warnings: ScanWarning[] = [];
+    for (const r of roots) {
+      // an earlier prune killed mid-way: its trash holds only whole kernels
+      if (!o.dryRun && emptyTrash(r.path) > 0) process.stderr.write(`finished an interrupted prune of ${r.path}\n`);
+      // the plan is made from the disk as it is now, not from an older index
+      await indexRoot(ctx.db, r.path, { mode: r.layout, progress: process.stderr.isTTY === true });
+    }
+    const plan = buildPlan(ctx, o, filters, warnings);
+    const report = (applied: boolean, freed: unknown) => ({
+      mode: plan.mode,
+      kernels: plan.kernels,
+      files: plan.files,
+      bytes: plan.bytes,
+      applied,
+      dryRun: o.dryRun === true,
+      entries: plan.entries.map(({ root: _root, ...e }) => e),
+      skipped: plan.skipped,
+      freed,
+      warnings,
+    });
+    if (plan.entries.length === 0) {
+      if (o.json) ctx.json(report(false, null));
+      else for (const sk of plan.skipped) ctx.out(ctx.colors.yellow(`skipped ${shortHash(sk.hash)}: ${sk.reason}`));
+      reportWarnings(warnings);
+      throw new NothingMatched("nothing to prune");
+    }
+    if (!o.json) printPlan(ctx, plan);
+    if (o.dryRun) {
+      const checked = applyPlan(plan, { dryRun: true });
+      warnings.push(...checked.warnings);
+      if (o.json) ctx.json(report(false, null));
+      else ctx.out("Dry run: nothing was changed.");
+      reportWarnings(warnings);
+      return 0;
+    }
+    if (!o.yes && !(await confirm(o.json ? describe(plan) : "Proceed?"))) {
+      if (o.json) ctx.json(report(false, null));
+      process.stderr.write("Aborted: nothing was changed.\n");
+      return 1;
+    }
+    const done = applyPlan(plan, { dryRun: false });
+    warnings.push(...done.warnings);
+    for (const r of roots) await indexRoot(ctx.db, r.path, { mode: r.layout }); // the index follows the disk
+    const freed = { kernels: done.kernels, files: done.files, bytes: done.bytes };
+    if (o.json) ctx.json(report(true, freed));
+    else {
+      const verb = plan.entries.some((e) => e.action === "link-files") ? "Linked" : "Removed";
+      ctx.out(`${verb} ${n(done.files, "file")} in ${n(done.kernels, "kernel")}: ${size(done.bytes)} freed.`);
+    }
+    reportWarnings(warnings);
+    return 0;
+  } finally {
+    for (const release of releases) release();
+  }
+}

@@ -1,0 +1,202 @@
+// Pure planning: which kernels and files a prune touches, and why. No I/O here.
+import type { KernelFile, KernelRow } from "../core/types.js";
+
+export type PruneMode = "ir-only" | "full" | "deduplicate" | "max-size";
+export type PlanAction = "remove-files" | "remove-kernel" | "link-files";
+
+export interface Candidate extends KernelRow {
+  files: KernelFile[];
+  /** pid of a live Triton writer inside the folder, if any */
+  liveWriter: number | null;
+}
+
+export interface LinkStep {
+  /** file name inside the duplicate's folder */
+  file: string;
+  /** the identical file it becomes a hard link to */
+  target: string;
+}
+
+export interface PlanEntry {
+  hash: string;
+  name: string;
+  path: string;
+  root: string;
+  action: PlanAction;
+  /** names of the files removed (remove-files), or every file (remove-kernel) */
+  files: string[];
+  links?: LinkStep[];
+  bytes: number;
+  reason: string;
+}
+
+export interface SkippedEntry {
+  hash: string;
+  path: string;
+  reason: string;
+}
+
+export interface PrunePlan {
+  mode: PruneMode;
+  kernels: number;
+  files: number;
+  bytes: number;
+  entries: PlanEntry[];
+  skipped: SkippedEntry[];
+}
+
+export interface ProtectOptions {
+  now: number;
+  /** --keep-recent: kernels used or written within this many ms are kept */
+  keepRecentMs?: number;
+}
+
+/** Last use when hit data exists, else when it was written. */
+export function lastUse(k: KernelRow): number {
+  return k.lastAccess ?? k.modifiedTime;
+}
+
+function protectedReason(k: Candidate, o: ProtectOptions): string | null {
+  if (k.liveWriter !== null) return `a Triton process (pid ${k.liveWriter}) is writing this kernel`;
+  if (o.keepRecentMs !== undefined && o.now - lastUse(k) < o.keepRecentMs)
+    return "used or written recently (--keep-recent)";
+  return null;
+}
+
+function finish(mode: PruneMode, entries: PlanEntry[], skipped: SkippedEntry[]): PrunePlan {
+  return {
+    mode,
+    kernels: entries.length,
+    files: entries.reduce((n, e) => n + (e.action === "link-files" ? (e.links?.length ?? 0) : e.files.length), 0),
+    bytes: entries.reduce((n, e) => n + e.bytes, 0),
+    entries,
+    skipped,
+  };
+}
+
+function base(k: Candidate) {
+  return { hash: k.key, name: k.name, path: k.path, root: k.root };
+}
+
+function wholeKernel(k: Candidate, reason: string): PlanEntry {
+  return {
+    ...base(k),
+    action: "remove-kernel",
+    files: k.files.map((f) => f.name),
+    bytes: k.files.reduce((n, f) => n + f.size, 0),
+    reason,
+  };
+}
+
+/** Default mode: the IR Triton does not need for a hit; with `asm`, the assembly too. */
+export function planIrOnly(kernels: Candidate[], o: ProtectOptions & { asm: boolean }): PrunePlan {
+  const entries: PlanEntry[] = [];
+  const skipped: SkippedEntry[] = [];
+  for (const k of kernels) {
+    const files = k.files.filter((f) => f.kind === "ir" || (o.asm && f.kind === "asm"));
+    if (files.length === 0) continue;
+    const why = protectedReason(k, o);
+    if (why) {
+      skipped.push({ hash: k.key, path: k.path, reason: why });
+      continue;
+    }
+    entries.push({
+      ...base(k),
+      action: "remove-files",
+      files: files.map((f) => f.name),
+      bytes: files.reduce((n, f) => n + f.size, 0),
+      reason: o.asm ? "IR and assembly are not needed for a hit" : "IR is not needed for a hit",
+    });
+  }
+  return finish("ir-only", entries, skipped);
+}
+
+/** --full: every matching kernel, whole. */
+export function planFull(kernels: Candidate[], o: ProtectOptions): PrunePlan {
+  const entries: PlanEntry[] = [];
+  const skipped: SkippedEntry[] = [];
+  for (const k of kernels) {
+    const why = protectedReason(k, o);
+    if (why) skipped.push({ hash: k.key, path: k.path, reason: why });
+    else entries.push(wholeKernel(k, "matches the filters (--full)"));
+  }
+  return finish("full", entries, skipped);
+}
+
+/**
+ * --max-size: per cache root, evicts whole kernels, least recently used first,
+ * until the root's kernels fit in `maxBytes`.
+ */
+export function planMaxSize(kernels: Candidate[], maxBytes: number, o: ProtectOptions): PrunePlan {
+  const entries: PlanEntry[] = [];
+  const skipped: SkippedEntry[] = [];
+  const byRoot = new Map<string, Candidate[]>();
+  for (const k of kernels) byRoot.set(k.root, [...(byRoot.get(k.root) ?? []), k]);
+  for (const ks of byRoot.values()) {
+    let total = ks.reduce((n, k) => n + k.totalSize, 0);
+    const oldestFirst = [...ks].sort((a, b) => lastUse(a) - lastUse(b) || a.path.localeCompare(b.path));
+    for (const k of oldestFirst) {
+      if (total <= maxBytes) break;
+      const why = protectedReason(k, o);
+      if (why) {
+        skipped.push({ hash: k.key, path: k.path, reason: why });
+        continue;
+      }
+      const e = wholeKernel(
+        k,
+        `least recently used (${k.lastAccess !== null ? "last hit" : "written"} ${new Date(lastUse(k)).toISOString()}); cache over ${maxBytes} bytes`,
+      );
+      entries.push(e);
+      total -= k.totalSize;
+    }
+  }
+  return finish("max-size", entries, skipped);
+}
+
+/** A group of kernels with identical binaries and metadata (but for `hash`), from fingerprint.ts. */
+export interface DuplicateGroup {
+  kernels: Candidate[];
+  /** per duplicate path: files identical to the keeper's file of the same name, not yet the same inode */
+  linkable: Map<string, { file: string; size: number }[]>;
+}
+
+/** The copy a deduplication keeps: the newest, then the first path. */
+export function pickKeeper<T extends KernelRow>(kernels: T[]): { keeper: T | undefined; dups: T[] } {
+  const [keeper, ...dups] = [...kernels].sort(
+    (a, b) => b.modifiedTime - a.modifiedTime || a.path.localeCompare(b.path),
+  );
+  return { keeper, dups };
+}
+
+/** --deduplicate: keeps the newest of each group; removes the others, or links their identical files. */
+export function planDeduplicate(groups: DuplicateGroup[], o: ProtectOptions & { link: boolean }): PrunePlan {
+  const entries: PlanEntry[] = [];
+  const skipped: SkippedEntry[] = [];
+  for (const g of groups) {
+    const { keeper, dups } = pickKeeper(g.kernels);
+    if (!keeper) continue;
+    for (const d of dups) {
+      const why = protectedReason(d, o);
+      if (why) {
+        skipped.push({ hash: d.key, path: d.path, reason: why });
+        continue;
+      }
+      const reason = `same binary and metadata as ${keeper.key} (${keeper.path}), which is kept`;
+      if (!o.link) {
+        entries.push(wholeKernel(d, reason));
+        continue;
+      }
+      const files = g.linkable.get(d.path) ?? [];
+      if (files.length === 0) continue;
+      entries.push({
+        ...base(d),
+        action: "link-files",
+        files: files.map((f) => f.file),
+        links: files.map((f) => ({ file: f.file, target: `${keeper.path}/${f.file}` })),
+        bytes: files.reduce((n, f) => n + f.size, 0),
+        reason,
+      });
+    }
+  }
+  return finish("deduplicate", entries, skipped);
+}

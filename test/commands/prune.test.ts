@@ -1,0 +1,333 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { dbIn, mcm } from "../helpers/cli.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { base32Key } from "../helpers/synthetic.js";
+import { kernelFolders, snapshot } from "../helpers/tree.js";
+
+after(cleanupTemp);
+
+interface Plan {
+  mode: string;
+  kernels: number;
+  files: number;
+  bytes: number;
+  applied: boolean;
+  entries: { hash: string; path: string; action: string; bytes: number; reason: string; files: string[] }[];
+  skipped: { hash: string; reason: string }[];
+  freed: { kernels: number; files: number; bytes: number } | null;
+  warnings: { path: string; message: string }[];
+}
+
+function setup(fixture: "triton-cache" | "torchinductor_root" | "vllm-cache" = "triton-cache") {
+  const db = dbIn(tempDir());
+  const root = extractFixture(fixture);
+  assert.equal(mcm(["index", "--cache-dir", root], { db }).code, 0);
+  return { db, root };
+}
+
+function prune(db: string, ...args: string[]): Plan {
+  const r = mcm(["prune", ...args, "--json"], { db });
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  return JSON.parse(r.stdout) as Plan;
+}
+
+const exts = (dir: string) =>
+  readdirSync(dir)
+    .map((f) => f.slice(f.lastIndexOf(".") + 1))
+    .sort();
+
+describe("mcm prune: IR-only (default)", () => {
+  it("removes .source .ttir .ttgir .llir and nothing Triton needs; the index follows", () => {
+    const { db, root } = setup();
+    const stats = JSON.parse(mcm(["stats", "--json"], { db }).stdout);
+    const p = prune(db, "-y");
+    assert.equal(p.mode, "ir-only");
+    assert.equal(p.applied, true);
+    assert.equal(p.kernels, 14);
+    assert.equal(p.files, 56);
+    assert.equal(p.bytes, stats.reclaimable.irOnly);
+    assert.deepEqual(p.freed, { kernels: 14, files: 56, bytes: p.bytes });
+    for (const k of kernelFolders(root)) assert.deepEqual(exts(join(root, k)), ["cubin", "json", "json", "ptx"]);
+    assert.equal(readdirSync(root).length, 20, "non-kernel entries untouched");
+    const list = JSON.parse(mcm(["list", "--json"], { db }).stdout) as { fileCount: number }[];
+    assert.ok(list.every((k) => k.fileCount === 4));
+  });
+
+  it("--asm takes the assembly too; the original's example --older-than 90d works as written", () => {
+    const { db, root } = setup();
+    const [old] = kernelFolders(root) as [string];
+    const past = (Date.now() - 100 * 86400_000) / 1000;
+    for (const f of readdirSync(join(root, old))) utimesSync(join(root, old, f), past, past);
+    assert.equal(mcm(["index", "--cache-dir", root], { db: dbIn(tempDir()) }).code, 0);
+    const fresh = dbIn(tempDir());
+    mcm(["index", "--cache-dir", root], { db: fresh });
+    const listed = JSON.parse(mcm(["list", "--older-than", "90d", "--json"], { db: fresh }).stdout) as {
+      hash: string;
+    }[];
+    const p = prune(fresh, "--older-than", "90d", "--asm", "-y");
+    assert.deepEqual(
+      p.entries.map((e) => e.hash),
+      listed.map((k) => k.hash),
+    );
+    assert.deepEqual(
+      p.entries.map((e) => e.hash),
+      [old],
+    );
+    assert.deepEqual(exts(join(root, old)), ["cubin", "json", "json"]);
+    assert.equal(readdirSync(join(root, kernelFolders(root).find((k) => k !== old) as string)).length, 8);
+    void db;
+  });
+});
+
+describe("mcm prune --full", () => {
+  it("the original's example: --name X --full -y removes those kernels whole, and their records", () => {
+    const { db, root } = setup();
+    const before = kernelFolders(root).length;
+    const r = mcm(["prune", "--name", "add_kernel", "--full", "-y"], { db });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Plan \(full\): remove 6 kernels \(48 files\), freeing/);
+    assert.match(r.stdout, /Removed 48 files in 6 kernels: [\d.]+ KiB freed\./);
+    assert.equal(kernelFolders(root).length, before - 6);
+    assert.ok(!existsSync(join(root, ".mcm-trash")), "the trash is emptied");
+    assert.ok(!existsSync(join(root, ".mcm-lock")), "the lock is released");
+    const left = JSON.parse(mcm(["list", "--json"], { db }).stdout) as { name: string }[];
+    assert.equal(left.length, 8);
+    assert.ok(!left.some((k) => k.name === "add_kernel"));
+  });
+
+  it("works the same on Inductor and vLLM layouts", () => {
+    for (const fx of ["torchinductor_root", "vllm-cache"] as const) {
+      const { db } = setup(fx);
+      const p = prune(db, "--name", "triton_poi", "--full", "-y");
+      assert.ok(p.kernels > 10, fx);
+      const left = JSON.parse(mcm(["list", "--json"], { db }).stdout) as unknown[];
+      assert.equal(left.length, 55 - p.kernels, fx);
+    }
+  });
+});
+
+describe("mcm prune --deduplicate", () => {
+  it("different specialisations of one kernel are not duplicates", () => {
+    const { db } = setup();
+    const r = mcm(["prune", "--deduplicate", "-y"], { db });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /nothing to prune/);
+  });
+
+  it("a copied kernel folder is; the newest copy is kept", () => {
+    const { db, root } = setup();
+    const [orig] = kernelFolders(root) as [string];
+    const copy = base32Key(500);
+    cpSync(join(root, orig), join(root, copy), { recursive: true });
+    const past = (Date.now() - 86400_000) / 1000;
+    for (const f of readdirSync(join(root, orig))) utimesSync(join(root, orig, f), past, past);
+    const p = prune(db, "--deduplicate", "-y");
+    assert.deepEqual(
+      p.entries.map((e) => [e.hash, e.action]),
+      [[orig, "remove-kernel"]],
+    );
+    assert.match(p.entries[0]?.reason as string, new RegExp(`same binary and metadata as ${copy}`));
+    assert.ok(!existsSync(join(root, orig)) && existsSync(join(root, copy)));
+  });
+
+  it("--link replaces identical files by hard links: every key keeps its folder, the space is saved", () => {
+    const { db, root } = setup();
+    const [orig] = kernelFolders(root) as [string];
+    const copy = base32Key(501);
+    cpSync(join(root, orig), join(root, copy), { recursive: true });
+    const p = prune(db, "--deduplicate", "--link", "-y");
+    assert.equal(p.entries.length, 1);
+    assert.equal(p.entries[0]?.action, "link-files");
+    assert.equal(p.files, 8);
+    assert.ok(p.bytes > 0 && p.freed?.bytes === p.bytes);
+    const dup = p.entries[0]?.hash as string;
+    const keep = dup === orig ? copy : orig;
+    for (const f of readdirSync(join(root, dup))) {
+      assert.equal(statSync(join(root, dup, f)).ino, statSync(join(root, keep, f)).ino, f);
+    }
+    assert.equal(prune(db, "--deduplicate", "--link", "-y").entries.length, 0, "linked files are not linked again");
+  });
+
+  it("vLLM: tensor-parallel rank folders are true duplicates; --link saves their space", () => {
+    const { db, root } = setup("vllm-cache");
+    const hash = join(root, "torch_compile_cache", "0a1b2c3d4e");
+    cpSync(join(hash, "rank_0_0"), join(hash, "rank_1_0"), { recursive: true });
+    const p = prune(db, "--deduplicate", "--link", "-y");
+    assert.equal(p.kernels, 55);
+    const list = JSON.parse(mcm(["list", "--json"], { db }).stdout) as { rank: string }[];
+    assert.equal(list.length, 110, "every key still has its kernel");
+  });
+});
+
+describe("mcm prune --max-size", () => {
+  it("evicts least recently used kernels (last hit first, else mtime) until the cache fits", () => {
+    const { db, root } = setup();
+    const sql = new Database(db);
+    sql.prepare("UPDATE kernels SET last_access = ? WHERE name = 'matmul_kernel'").run(Date.now());
+    sql.close();
+    const total = (JSON.parse(mcm(["stats", "--json"], { db }).stdout) as { bytes: number }).bytes;
+    const p = prune(db, "--max-size", String(total - 1000), "-y");
+    assert.equal(p.mode, "max-size");
+    assert.ok(p.kernels >= 1);
+    assert.ok(!p.entries.some((e) => e.path.includes("matmul")));
+    const after = (JSON.parse(mcm(["stats", "--json"], { db }).stdout) as { bytes: number }).bytes;
+    assert.ok(after <= total - 1000);
+    const touch = new Database(db);
+    touch.prepare("UPDATE kernels SET last_access = ?").run(Date.now());
+    touch.close();
+    const all = prune(db, "--max-size", "0", "--keep-recent", "1h", "--dry-run");
+    assert.equal(all.kernels, 0, "everything was used within the hour");
+    assert.equal(all.skipped.length, 14 - p.kernels);
+    assert.equal(kernelFolders(root).length, 14 - p.kernels);
+  });
+
+  it("an invalid size is one clear error", () => {
+    const { db } = setup();
+    const r = mcm(["prune", "--max-size", "lots", "--dry-run"], { db });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^mcm: invalid size 'lots'/);
+  });
+});
+
+describe("plan, dry run, confirmation", () => {
+  it("--dry-run prints the plan and changes nothing", () => {
+    const { db, root } = setup();
+    const before = snapshot(root);
+    const r = mcm(["prune", "--full", "--dry-run"], { db });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^ACTION\s+HASH\s+NAME\s+FILES\s+SIZE\s+REASON$/m);
+    assert.match(r.stdout, /Plan \(full\): remove 14 kernels \(112 files\)/);
+    assert.match(r.stdout, /Dry run: nothing was changed\./);
+    assert.deepEqual(snapshot(root), before);
+  });
+
+  it("without a terminal and without --yes or --dry-run: one line, exit 2, nothing changed", () => {
+    const { db, root } = setup();
+    const before = snapshot(root);
+    const r = mcm(["prune", "--full"], { db, spawn: { stdio: ["ignore", "pipe", "pipe"] } });
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      "mcm: refusing to prune without a terminal to confirm: pass --yes to apply the plan, or --dry-run to see it\n",
+    );
+    assert.deepEqual(snapshot(root), before);
+  });
+
+  it("on a terminal it asks Proceed? [y/N]: 'n' aborts, 'y' applies exactly the plan", () => {
+    const { db, root } = setup();
+    const before = snapshot(root);
+    const bin = new URL("../../bin/mcm", import.meta.url).pathname;
+    const ask = (answer: string) =>
+      spawnSync("script", ["-qec", `${process.execPath} ${bin} prune --name softmax --full`, "/dev/null"], {
+        input: `${answer}\n`,
+        encoding: "utf8",
+        env: { ...process.env, MCM_DB: db, NO_COLOR: "1" },
+      });
+    const no = ask("n");
+    assert.match(no.stdout, /Proceed\? \[y\/N\]/);
+    assert.match(no.stdout, /Aborted: nothing was changed\./);
+    assert.equal(no.status, 1);
+    assert.deepEqual(snapshot(root), before);
+    const yes = ask("y");
+    assert.equal(yes.status, 0, yes.stdout);
+    assert.match(yes.stdout, /Removed 16 files in 2 kernels/);
+    assert.equal(kernelFolders(root).length, 12);
+  });
+});
+
+describe("safety", () => {
+  it("an interrupted prune (SIGKILL at any moment) never leaves metadata and group without a binary", async () => {
+    const { db, root } = setup();
+    const [template] = kernelFolders(root) as [string];
+    for (let i = 0; i < 600; i++) cpSync(join(root, template), join(root, base32Key(1000 + i)), { recursive: true });
+    mcm(["index", "--cache-dir", root], { db });
+    const { spawn } = await import("node:child_process");
+    const bin = new URL("../../bin/mcm", import.meta.url).pathname;
+    for (const delay of [150, 250, 400]) {
+      const child = spawn(process.execPath, [bin, "prune", "--full", "-y", "--cache-dir", root], {
+        env: { ...process.env, MCM_DB: db },
+        stdio: "ignore",
+      });
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill("SIGKILL");
+      await new Promise((r) => child.on("exit", r));
+      for (const k of readdirSync(root)) {
+        if (k.startsWith(".mcm")) continue;
+        const files = readdirSync(join(root, k));
+        if (files.some((f) => f.startsWith("__grp__"))) {
+          assert.ok(
+            files.some((f) => f.endsWith(".cubin")),
+            `${k} lost its binary but kept its group file`,
+          );
+        }
+      }
+      if (kernelFolders(root).length === 0) break;
+      // refill so the next kill has work to interrupt
+      for (let i = 0; i < 300; i++) {
+        const dst = join(root, base32Key(5000 + delay * 1000 + i));
+        if (!existsSync(dst)) cpSync(join(root, kernelFolders(root)[0] as string), dst, { recursive: true });
+      }
+    }
+    const r = mcm(["prune", "--name", "nothing-matches-this", "--full", "-y"], { db });
+    assert.equal(r.code, 1);
+    assert.ok(!existsSync(join(root, ".mcm-trash")), "the next run empties what a killed run left in the trash");
+    assert.ok(!existsSync(join(root, ".mcm-lock")), "a dead process's lock is taken over");
+  });
+
+  it("nothing outside the cache root is read for deletion or deleted", () => {
+    const { db, root } = setup();
+    const outside = tempDir();
+    const victim = join(outside, "precious.ttir");
+    writeFileSync(victim, "do not delete");
+    const [k1, k2] = kernelFolders(root) as [string, string];
+    // a symlink named like IR, a group file pointing outside, a kernel folder that is a link out
+    symlinkSync(victim, join(root, k1, "add_kernel.ttir.link.ttir"));
+    const grp = readdirSync(join(root, k2)).find((f) => f.startsWith("__grp__")) as string;
+    writeFileSync(join(root, k2, grp), JSON.stringify({ child_paths: { "x.ttir": victim } }));
+    mkdirSync(join(outside, "EVIL"));
+    cpSync(join(root, k1), join(outside, "EVIL", "k"), { recursive: true });
+    symlinkSync(join(outside, "EVIL", "k"), join(root, base32Key(77)));
+    const before = snapshot(outside);
+    assert.equal(mcm(["prune", "-y"], { db }).code, 0);
+    assert.equal(mcm(["prune", "--full", "-y"], { db }).code, 0);
+    assert.deepEqual(snapshot(outside), before);
+    assert.equal(kernelFolders(root).length, 0);
+  });
+
+  it("a kernel with a live writer is skipped and reported; a dead writer's leftovers are not protected", () => {
+    const { db, root } = setup();
+    const [live, dead] = kernelFolders(root) as [string, string];
+    mkdirSync(join(root, live, `tmp.pid_${process.pid}_1234abcd`));
+    mkdirSync(join(root, dead, "tmp.pid_999999_1234abcd"));
+    const p = prune(db, "--full", "-y");
+    assert.equal(p.kernels, 13);
+    assert.deepEqual(
+      p.skipped.map((s) => [s.hash, s.reason]),
+      [[live, `a Triton process (pid ${process.pid}) is writing this kernel`]],
+    );
+    assert.deepEqual(kernelFolders(root), [live]);
+  });
+
+  it("two processes on one root: the second waits briefly, then fails with a clear message", () => {
+    const { db, root } = setup();
+    writeFileSync(join(root, ".mcm-lock"), String(process.pid));
+    const r = mcm(["prune", "--full", "-y"], { db, env: { MCM_LOCK_TIMEOUT_MS: "300" } });
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      `mcm: another mcm process (pid ${process.pid}) is changing ${root}; try again when it has finished\n`,
+    );
+    assert.equal(kernelFolders(root).length, 14);
+  });
+
+  it("non-kernel entries are left alone", () => {
+    const { db, root } = setup();
+    assert.equal(mcm(["prune", "--full", "-y"], { db }).code, 0);
+    assert.deepEqual(readdirSync(root).sort().length, 6, "3 launchers, 1 utils, 2 autotune entries remain");
+  });
+});
