@@ -198,7 +198,9 @@ function generate(root: string, kernels: number, t: Templates, sparse: boolean):
     files += tpl.files.length + 2;
     bytes += Buffer.byteLength(meta) + Buffer.byteLength(group);
     if ((i + 1) % 10000 === 0) {
-      process.stderr.write(`  generated ${i + 1}/${kernels} kernels (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+      process.stderr.write(
+        `  generated ${i + 1}/${kernels} kernels (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
+      );
     }
   }
 

@@ -1,0 +1,313 @@
+// `npm run bench`: times mcm against a filesystem floor on synthetic Triton
+// caches shaped like the real fixture.
+//
+//   BENCH_SIZES=10000,100000  kernels per cache (default both)
+//   BENCH_RUNS=3              runs of the floor, cold index and no-change re-index (median)
+//   BENCH_SHORT_RUNS=10       runs of `list` and `--help` (median)
+//   BENCH_SPARSE=1            write non-JSON files as sparse files of the same size
+//   BENCH_RSS=wrapper         read peak RSS in-process even where GNU time exists
+//
+// Results: a table on stdout and bench/.work/results.json. Always exits 0 once
+// it has measured: FAIL rows are a report, not an error.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type CacheInfo, ensureCache, loadTemplates, RARE_NAME, type Templates } from "./generate.js";
+import { median, type RssRunner, rssRunner, timed } from "./measure.js";
+import { mb, ms, type Row, ratio, table } from "./report.js";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const WORK = join(REPO, "bench", ".work");
+const BIN = join(REPO, "bin", "mcm");
+const CLI = join(REPO, "dist", "cli.js");
+const FIXTURE = join(REPO, "test", "fixtures", "h100-triton-cache.tar.gz");
+
+const TARGET = {
+  coldOverFloor: 1.5,
+  noChangeOverCold: 0.1,
+  listMs: 200,
+  helpOverNode: 3,
+  rssMb: 300,
+};
+
+function envInt(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === "") return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number, not '${v}'`);
+  return n;
+}
+
+function envSizes(): number[] {
+  const text = process.env.BENCH_SIZES?.trim() || "10000,100000";
+  return text.split(",").map((s) => {
+    const n = Number(s.trim().replace(/_/g, ""));
+    if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_SIZES: '${s}' is not a positive whole number`);
+    return n;
+  });
+}
+
+const progress = (text: string) => process.stderr.write(`${text}\n`);
+
+/** Builds dist/ when it is missing or older than a source file. */
+function ensureBuilt(): void {
+  const built = existsSync(CLI) ? statSync(CLI).mtimeMs : 0;
+  const src = join(REPO, "src");
+  const newest = Math.max(
+    ...readdirSync(src, { recursive: true, encoding: "utf8" }).map((f) => statSync(join(src, f)).mtimeMs),
+  );
+  if (built >= newest) return;
+  progress("building dist/ (npx tsc -p tsconfig.build.json)");
+  const r = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("build failed");
+}
+
+function removeDb(db: string): void {
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${db}${suffix}`, { force: true });
+}
+
+/** Flushes dirty pages (a fresh cache, the last run's database) so that writeback does not overlap a timed run. */
+function settle(): void {
+  spawnSync("sync");
+}
+
+const CHILD_ENV: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+delete CHILD_ENV.MCM_DB;
+
+function mcm(args: string[], capture = true) {
+  return timed(process.execPath, [BIN, ...args], { capture, env: CHILD_ENV });
+}
+
+interface SizeResult {
+  cache: CacheInfo;
+  floorFindMs: number[];
+  floorMetaMs: number[];
+  coldMs: number[];
+  coldRssKb: number[];
+  noChangeMs: number[];
+  listMs: number[];
+  listMatches: number;
+  kernelsIndexed: number;
+  warningLine: string | null;
+}
+
+function benchSize(info: CacheInfo, runs: number, shortRuns: number, rss: RssRunner): SizeResult {
+  const n = info.kernels;
+  const root = info.root;
+  const db = join(WORK, `bench-${n}.db`);
+
+  // the metadata list is made before timing: the floor reads, it does not search
+  const list = join(WORK, `metadata-${n}.list`);
+  const found = timed(
+    "find",
+    [root, "-name", "*.json", "!", "-name", "__grp__*", "!", "-name", "*.autotune.json", "-print0"],
+    {
+      capture: true,
+    },
+  ).stdout;
+  writeFileSync(list, found);
+  const metaFiles = found.split("\0").filter(Boolean).length;
+  if (metaFiles !== n) throw new Error(`expected ${n} metadata files under ${root}, found ${metaFiles}`);
+
+  const floorFind = () => timed("find", [root, "-type", "f", "-printf", "%s %T@\\n"]).ms;
+  const floorMeta = () => timed("xargs", ["-0", "-a", list, "cat"]).ms;
+
+  progress(`[${n}] warming the page cache`);
+  floorFind();
+  floorMeta();
+  timed("find", [root, "-name", "__grp__*.json", "-exec", "cat", "{}", "+"]); // the index reads these too
+
+  const r: SizeResult = {
+    cache: info,
+    floorFindMs: [],
+    floorMetaMs: [],
+    coldMs: [],
+    coldRssKb: [],
+    noChangeMs: [],
+    listMs: [],
+    listMatches: 0,
+    kernelsIndexed: 0,
+    warningLine: null,
+  };
+  const indexArgs = ["--db", db, "index", "--cache-dir", root];
+  // floor and cold index alternate, so that drift hits both alike
+  for (let i = 0; i < runs; i++) {
+    r.floorFindMs.push(floorFind());
+    r.floorMetaMs.push(floorMeta());
+    removeDb(db);
+    settle();
+    const cold = rss.run(indexArgs, CHILD_ENV);
+    r.coldMs.push(cold.ms);
+    r.coldRssKb.push(cold.rssKb);
+    r.kernelsIndexed = Number(/: (\d+) kernels/.exec(cold.stdout)?.[1] ?? Number.NaN);
+    r.warningLine = cold.stderr.trim() || null;
+    progress(
+      `[${n}] run ${i + 1}/${runs}: floor ${ms((r.floorFindMs.at(-1) ?? 0) + (r.floorMetaMs.at(-1) ?? 0))}, ` +
+        `cold index ${ms(cold.ms)}, peak RSS ${mb(cold.rssKb)}`,
+    );
+  }
+
+  for (let i = 0; i < runs; i++) {
+    settle();
+    const t = mcm(indexArgs);
+    if (!/\(0 added, 0 updated, 0 removed,/.test(t.stdout))
+      throw new Error(`no-change re-index changed something: ${t.stdout}`);
+    r.noChangeMs.push(t.ms);
+  }
+  progress(`[${n}] no-change re-index ${ms(median(r.noChangeMs))}`);
+
+  const listArgs = ["--db", db, "list", "--name", RARE_NAME, "--cache-dir", root];
+  mcm(listArgs); // unmeasured: first run after the re-index
+  for (let i = 0; i < shortRuns; i++) {
+    const t = mcm(listArgs);
+    r.listMs.push(t.ms);
+    r.listMatches = Number(/^(\d+) kernels?,/m.exec(t.stdout)?.[1] ?? Number.NaN);
+  }
+  progress(`[${n}] list --name ${ms(median(r.listMs))}`);
+  return r;
+}
+
+function sizeRows(r: SizeResult): Row[] {
+  const n = r.cache.kernels;
+  const find = median(r.floorFindMs);
+  const meta = median(r.floorMetaMs);
+  const floor = find + meta;
+  const cold = median(r.coldMs);
+  const noChange = median(r.noChangeMs);
+  const list = median(r.listMs);
+  const peak = Math.max(...r.coldRssKb);
+  const runs = r.coldMs.length;
+  return [
+    { size: n, measurement: "floor: find -printf '%s %T@'", value: ms(find), ratio: "", target: "", pass: null },
+    { size: n, measurement: "floor: read every <name>.json", value: ms(meta), ratio: "", target: "", pass: null },
+    { size: n, measurement: "floor: total", value: ms(floor), ratio: "", target: "", pass: null },
+    {
+      size: n,
+      measurement: `cold index (median of ${runs}) / floor`,
+      value: ms(cold),
+      ratio: ratio(cold / floor),
+      target: `<= ${TARGET.coldOverFloor}x`,
+      pass: cold / floor <= TARGET.coldOverFloor,
+    },
+    {
+      size: n,
+      measurement: `no-change re-index (median of ${r.noChangeMs.length}) / cold`,
+      value: ms(noChange),
+      ratio: ratio(noChange / cold),
+      target: `< ${TARGET.noChangeOverCold}x`,
+      pass: noChange / cold < TARGET.noChangeOverCold,
+    },
+    {
+      size: n,
+      measurement: `list --name <rare> (median of ${r.listMs.length})`,
+      value: ms(list),
+      ratio: "",
+      target: `< ${TARGET.listMs} ms`,
+      pass: list < TARGET.listMs,
+    },
+    {
+      size: n,
+      measurement: `peak RSS of cold index (max of ${runs})`,
+      value: mb(peak),
+      ratio: "",
+      target: `< ${TARGET.rssMb} MB`,
+      pass: peak < TARGET.rssMb * 1024,
+    },
+    {
+      size: n,
+      measurement: "check: kernels indexed",
+      value: String(r.kernelsIndexed),
+      ratio: "",
+      target: `= ${n}`,
+      pass: r.kernelsIndexed === n,
+    },
+    {
+      size: n,
+      measurement: `check: list --name ${RARE_NAME} matches`,
+      value: String(r.listMatches),
+      ratio: "",
+      target: `= ${r.cache.rareCount}`,
+      pass: r.listMatches === r.cache.rareCount,
+    },
+  ];
+}
+
+function benchHelp(shortRuns: number): { helpMs: number[]; nodeMs: number[] } {
+  const help = () => mcm(["--help"], false).ms;
+  const node = () => timed(process.execPath, ["-e", "0"], { env: CHILD_ENV }).ms;
+  help();
+  node();
+  const out = { helpMs: [] as number[], nodeMs: [] as number[] };
+  for (let i = 0; i < shortRuns; i++) {
+    out.nodeMs.push(node());
+    out.helpMs.push(help());
+  }
+  return out;
+}
+
+function helpRows(h: { helpMs: number[]; nodeMs: number[] }): Row[] {
+  const help = median(h.helpMs);
+  const node = median(h.nodeMs);
+  return [
+    { size: null, measurement: "node -e 0", value: ms(node), ratio: "", target: "", pass: null },
+    {
+      size: null,
+      measurement: `mcm --help (median of ${h.helpMs.length}) / node -e 0`,
+      value: ms(help),
+      ratio: ratio(help / node),
+      target: `< ${TARGET.helpOverNode}x`,
+      pass: help / node < TARGET.helpOverNode,
+    },
+  ];
+}
+
+function main(): void {
+  const sizes = envSizes();
+  const runs = envInt("BENCH_RUNS", 3);
+  const shortRuns = envInt("BENCH_SHORT_RUNS", 10);
+  const sparse = process.env.BENCH_SPARSE === "1";
+  mkdirSync(WORK, { recursive: true });
+  ensureBuilt();
+
+  const rss = rssRunner(BIN, CLI, join(WORK, "rss.txt"));
+  let templates: Templates | undefined;
+  const caches = sizes.map((n) => {
+    progress(`cache of ${n} kernels: ${join(WORK, `triton-${n}`)}`);
+    templates ??= loadTemplates(WORK, FIXTURE);
+    return ensureCache(join(WORK, `triton-${n}`), n, templates, sparse);
+  });
+
+  settle();
+  const help = benchHelp(shortRuns);
+  const rows = helpRows(help);
+  const results: SizeResult[] = [];
+  for (const cache of caches) {
+    const r = benchSize(cache, runs, shortRuns, rss);
+    results.push(r);
+    rows.push(...sizeRows(r));
+  }
+
+  const cpu = cpus();
+  const machine = `${cpu.length} x ${cpu[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+  process.stdout.write(`\nmcm bench: ${machine}; peak RSS via ${rss.method}\n\n${table(rows)}\n`);
+  const failed = rows.filter((r) => r.pass === false);
+  process.stdout.write(
+    failed.length
+      ? `\n${failed.length} FAIL: ${failed.map((r) => `${r.size ?? "-"} ${r.measurement}`).join("; ")}\n`
+      : "\nall targets met\n",
+  );
+  for (const r of results) {
+    if (r.warningLine) process.stdout.write(`note: index of ${r.cache.kernels} printed: ${r.warningLine}\n`);
+  }
+
+  const out = join(WORK, "results.json");
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results }, null, 2)}\n`,
+  );
+  process.stdout.write(`results: ${out}\n`);
+}
+
+main();
