@@ -38,7 +38,7 @@ export async function run(o: IndexCommandOptions, g: GlobalOptions): Promise<num
     if (verbosity() >= 1) reportWarnings(warnings);
   } else {
     for (const s of summaries) {
-      const bytes = ctx.db.kernelTotals({ cacheDir: s.root }).bytes;
+      const bytes = ctx.db.rootBytes(s.root);
       ctx.out(
         `Indexed ${s.root} (${s.layout}): ${s.kernels} kernels, ${size(bytes)} ` +
           `(${s.added} added, ${s.updated} updated, ${s.removed} removed, ${s.unchanged} unchanged) in ${s.seconds.toFixed(2)} s`,

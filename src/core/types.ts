@@ -149,4 +149,6 @@ export interface RootRow {
   warnings: ScanWarning[];
   /** folder -> mtime when last indexed */
   watch: Record<string, number>;
+  /** Triton dir -> name bucket -> digest of names and mtimes when last indexed */
+  digests: Record<string, Record<string, number>>;
 }

@@ -5,15 +5,7 @@ import Database from "better-sqlite3";
 import { backendByName } from "../backends/index.js";
 import { McmError } from "../core/errors.js";
 import type { KernelFilters, SortSpec } from "../core/filters.js";
-import type {
-  KernelFile,
-  KernelRecord,
-  KernelRow,
-  LayoutName,
-  OtherRecord,
-  RootRow,
-  ScanWarning,
-} from "../core/types.js";
+import type { KernelFile, KernelRecord, KernelRow, OtherRecord, RootRow, ScanWarning } from "../core/types.js";
 import { MIGRATIONS } from "./schema.js";
 
 export interface KnownEntry {
@@ -52,14 +44,26 @@ function toKernelRow(r: Raw): KernelRow {
 export class IndexDb {
   readonly db: Database.Database;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    opts: { snapshot?: boolean } = {},
+  ) {
     try {
+      if (opts.snapshot) {
+        // a read-only view frozen at its first read: lookups that writers elsewhere cannot slow down
+        this.db = new Database(path, { readonly: true });
+        this.db.exec("BEGIN");
+        return;
+      }
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path);
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = NORMAL");
       this.db.pragma("foreign_keys = ON");
       this.db.pragma("busy_timeout = 5000");
+      // a bigger page cache keeps index pages in memory during a big insert
+      this.db.pragma("cache_size = -32768");
+
       this.migrate();
     } catch (e) {
       if (e instanceof McmError) throw e;
@@ -84,22 +88,56 @@ export class IndexDb {
     this.db.close();
   }
 
-  /** Every entry (kernel or not) of a root, with the folder mtime it was read at. */
-  knownEntries(root: string): Map<string, KnownEntry> {
-    const m = new Map<string, KnownEntry>();
-    const rows = this.db
+  private lookup: Database.Statement | undefined;
+
+  /** What the index holds for each of these entry paths: one query for a whole batch. */
+  lookupEntries(paths: string[]): Map<string, KnownEntry> {
+    this.lookup ??= this.db
       .prepare(
-        "SELECT path, dir_mtime AS mtime, 1 AS k FROM kernels WHERE root = ? UNION ALL SELECT path, dir_mtime, 0 FROM others WHERE root = ?",
+        `SELECT path, dir_mtime, 1 FROM kernels WHERE path IN (SELECT value FROM json_each(@paths))
+         UNION ALL SELECT path, dir_mtime, 0 FROM others WHERE path IN (SELECT value FROM json_each(@paths))`,
       )
-      .raw()
-      .all(root, root) as [string, number, number][];
+      .raw();
+    const m = new Map<string, KnownEntry>();
+    for (const [p, mtime, k] of this.lookup.all({ paths: JSON.stringify(paths) }) as [string, number, number][]) {
+      m.set(p, { mtime, kernel: k === 1 });
+    }
+    return m;
+  }
+
+  /** How many entries of a root the index holds, artifacts (always re-read) apart. */
+  countEntries(root: string): number {
+    return this.db
+      .prepare(
+        "SELECT (SELECT count(*) FROM kernels WHERE root = ?) + (SELECT count(*) FROM others WHERE root = ? AND dir_mtime >= 0)",
+      )
+      .pluck()
+      .get(root, root) as number;
+  }
+
+  /**
+   * Entries of a root with the folder mtime they were read at (-1: an artifact,
+   * re-read every time); without `all`, only the artifacts.
+   */
+  knownEntries(root: string, all = true): Map<string, KnownEntry> {
+    const m = new Map<string, KnownEntry>();
+    const sql = all
+      ? "SELECT path, dir_mtime AS mtime, 1 AS k FROM kernels WHERE root = ? UNION ALL SELECT path, dir_mtime, 0 FROM others WHERE root = ?"
+      : "SELECT path, dir_mtime, 0 FROM others WHERE root = ? AND dir_mtime < 0 AND ? IS NOT NULL";
+    const rows = this.db.prepare(sql).raw().all(root, root) as [string, number, number][];
     for (const [p, mtime, k] of rows) m.set(p, { mtime, kernel: k === 1 });
     return m;
   }
 
-  /** Writes scan results. Call inside begin()/commit(). */
+  private cachedWriter: ReturnType<IndexDb["makeWriter"]> | undefined;
+
+  /** Writes scan results (prepared once per connection). Call inside a transaction. */
   writer() {
-    const now = Date.now();
+    this.cachedWriter ??= this.makeWriter();
+    return this.cachedWriter;
+  }
+
+  private makeWriter() {
     const putKernel = this.db.prepare(`INSERT INTO kernels (path, root, container, layout, key, name, backend, arch,
         warp_size, num_warps, num_stages, num_ctas, shared, triton_version, total_size, ir_size, asm_size, file_count,
         dir_mtime, modified_time, stale_group, vllm_hash, rank, prefix, warnings, first_seen)
@@ -147,7 +185,7 @@ export class IndexDb {
           k.rank,
           k.prefix,
           warnText(k.warnings),
-          now,
+          Date.now(),
         );
         putBlob.run(k.path, JSON.stringify(k.files.map((f) => [f.name, f.kind, f.size])), k.metadata);
       },
@@ -173,20 +211,34 @@ export class IndexDb {
     if (this.db.inTransaction) this.db.exec("ROLLBACK");
   }
 
-  saveRoot(root: string, layout: LayoutName, warnings: ScanWarning[], watch: Record<string, number>): void {
+  saveRoot(root: Omit<RootRow, "indexedAt">): void {
     this.db
-      .prepare("INSERT OR REPLACE INTO roots (path, layout, indexed_at, warnings, watch) VALUES (?, ?, ?, ?, ?)")
-      .run(root, layout, Date.now(), JSON.stringify(warnings), JSON.stringify(watch));
+      .prepare(
+        "INSERT OR REPLACE INTO roots (path, layout, indexed_at, warnings, watch, digests) VALUES (?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        root.path,
+        root.layout,
+        Date.now(),
+        JSON.stringify(root.warnings),
+        JSON.stringify(root.watch),
+        JSON.stringify(root.digests),
+      );
+  }
+
+  root(path: string): RootRow | undefined {
+    return this.roots().find((r) => r.path === path);
   }
 
   roots(): RootRow[] {
     const rows = this.db
-      .prepare("SELECT path, layout, indexed_at AS indexedAt, warnings, watch FROM roots ORDER BY path")
+      .prepare("SELECT path, layout, indexed_at AS indexedAt, warnings, watch, digests FROM roots ORDER BY path")
       .all() as Raw[];
     return rows.map((r) => ({
       ...(r as unknown as RootRow),
       warnings: JSON.parse(r.warnings as string),
       watch: JSON.parse(r.watch as string),
+      digests: JSON.parse(r.digests as string),
     }));
   }
 
@@ -211,6 +263,13 @@ export class IndexDb {
     for (const r of this.roots()) if (root === undefined || r.path === root) out.push(...r.warnings);
     for (const w of rows) out.push(...(JSON.parse(w) as ScanWarning[]));
     return out;
+  }
+
+  rootBytes(root: string): number {
+    return this.db
+      .prepare("SELECT coalesce(sum(total_size), 0) FROM kernels WHERE root = ?")
+      .pluck()
+      .get(root) as number;
   }
 
   countKernels(root: string): number {

@@ -58,4 +58,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX others_root ON others(root);
   `,
+  `
+  -- per Triton dir and name bucket, a digest of names and mtimes (scan/digest.ts)
+  ALTER TABLE roots ADD COLUMN digests TEXT NOT NULL DEFAULT '{}';
+  CREATE INDEX kernels_warned ON kernels(root) WHERE warnings IS NOT NULL;
+  -- counts and sizes per root without touching the wide rows
+  DROP INDEX kernels_root;
+  CREATE INDEX kernels_root_size ON kernels(root, total_size);
+  CREATE INDEX others_warned ON others(root) WHERE warnings IS NOT NULL;
+  `,
 ];

@@ -1,6 +1,6 @@
 // Reads one child of a Triton cache dir (a kernel folder, a launcher folder, ...)
 // with sync calls: a promise per file makes the walk several times slower.
-import { lstatSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync } from "node:fs";
 import { type Backend, backendByBinaryExt, backendByName, IR_EXTS } from "../backends/index.js";
 import type {
   EntryRecord,
@@ -34,8 +34,29 @@ function extOf(name: string): string {
   return i < 0 ? "" : name.slice(i + 1);
 }
 
-/** Reads the entry at `path` (a child of ctx.dir). Never throws for bad content. */
-export function readEntry(path: string, dirMtime: number, ctx: EntryContext): EntryRecord {
+const LSTAT = { throwIfNoEntry: false } as const;
+
+/** lstat of each name; symlinks are never followed and warned about when they leave the root. */
+function statFiles(dir: string, names: string[], root: string, warnings: ScanWarning[]): RawFile[] {
+  const files: RawFile[] = [];
+  for (const name of names) {
+    const p = `${dir}/${name}`;
+    const st = lstatSync(p, LSTAT);
+    if (!st) continue; // vanished while we looked
+    if (st.isSymbolicLink()) {
+      checkSymlink(p, root, warnings);
+      continue;
+    }
+    files.push({ name, size: st.size, mtime: st.mtimeMs });
+  }
+  return files;
+}
+
+/**
+ * Reads the entry at `path` (a child of ctx.dir), whose lstat the caller has
+ * done already. Never throws for bad content.
+ */
+export function readEntry(path: string, isDir: boolean, dirMtime: number, ctx: EntryContext): EntryRecord {
   const key = path.slice(path.lastIndexOf("/") + 1);
   const warnings: ScanWarning[] = [];
   const other = (kind: OtherKind, files: RawFile[]): EntryRecord => ({
@@ -49,52 +70,33 @@ export function readEntry(path: string, dirMtime: number, ctx: EntryContext): En
     warnings,
   });
 
-  const st = lstatSync(path, { throwIfNoEntry: false });
-  if (!st) return other("other", []);
-  if (!st.isDirectory()) {
-    const f = [{ name: key, size: st.size, mtime: st.mtimeMs }];
-    return other(classifyOther(key, [key]), f);
+  if (!isDir) {
+    const parent = path.slice(0, path.lastIndexOf("/"));
+    return other(classifyOther(key, [key]), statFiles(parent, [key], ctx.root, warnings));
   }
-
-  let names: string[];
+  let all: string[];
   try {
-    names = readdirSync(path);
+    all = readdirSync(path);
   } catch (e) {
     warnings.push(warn(path, errorCode(e), `cannot read folder: ${(e as Error).message}`));
     return other("other", []);
   }
-  const files: RawFile[] = [];
-  for (const name of names) {
+  const names: string[] = [];
+  for (const name of all) {
     if (isMcmName(name)) continue;
-    const p = `${path}/${name}`;
-    if (name.includes("\uFFFD")) {
-      warnings.push(warn(p, "bad-name", "file name is not valid UTF-8; skipped"));
-      continue;
-    }
-    const fst = lstatSync(p, { throwIfNoEntry: false });
-    if (!fst) continue; // vanished while we looked
-    if (fst.isSymbolicLink()) {
-      checkSymlink(p, ctx.root, warnings);
-      continue;
-    }
-    files.push({ name, size: fst.size, mtime: fst.mtimeMs });
+    if (name.includes("\uFFFD"))
+      warnings.push(warn(`${path}/${name}`, "bad-name", "file name is not valid UTF-8; skipped"));
+    else names.push(name);
   }
 
-  if (key.startsWith("tmp.pid_")) return other("tmp", files);
-  const kernelName = findKernelName(files);
-  if (kernelName === null)
-    return other(
-      classifyOther(
-        key,
-        files.map((f) => f.name),
-      ),
-      files,
-    );
-  return readKernel(path, key, kernelName, files, dirMtime, ctx, warnings);
+  if (key.startsWith("tmp.pid_")) return other("tmp", statFiles(path, names, ctx.root, warnings));
+  const kernelName = findKernelName(names);
+  if (kernelName === null) return other(classifyOther(key, names), statFiles(path, names, ctx.root, warnings));
+  return readKernel(path, key, kernelName, names, dirMtime, ctx, warnings);
 }
 
-function findKernelName(files: RawFile[]): string | null {
-  const names = files.map((f) => f.name).sort();
+function findKernelName(unsorted: string[]): string | null {
+  const names = [...unsorted].sort();
   for (const n of names) {
     const m = GROUP_RE.exec(n);
     if (m) return m[1] as string;
@@ -116,19 +118,44 @@ export function classifyOther(key: string, names: string[]): OtherKind {
   return "other";
 }
 
-function readJson(path: string, warnings: ScanWarning[]): { text: string; value: unknown } | null {
-  let text: string;
+const READ_BUF = Buffer.allocUnsafe(1 << 16);
+const O_NOFOLLOW_RDONLY = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+/**
+ * Reads a small file in three calls (open, read, close) into a shared buffer,
+ * refusing symlinks (O_NOFOLLOW): metadata and group files are read without an
+ * lstat, and their size is what was read.
+ */
+function readText(path: string, root: string, warnings: ScanWarning[]): { text: string; size: number } | null {
+  let fd: number;
   try {
-    text = readFileSync(path, "utf8");
+    fd = openSync(path, O_NOFOLLOW_RDONLY);
   } catch (e) {
-    warnings.push(warn(path, errorCode(e), `cannot read: ${(e as Error).message}`));
+    if ((e as NodeJS.ErrnoException).code === "ELOOP") checkSymlink(path, root, warnings);
+    else if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
+      warnings.push(warn(path, errorCode(e), `cannot read: ${(e as Error).message}`));
+    }
     return null;
   }
   try {
-    return { text, value: JSON.parse(text) };
+    const n = readSync(fd, READ_BUF, 0, READ_BUF.length, 0);
+    if (n < READ_BUF.length) return { text: READ_BUF.toString("utf8", 0, n), size: n };
+    const all = readFileSync(fd); // a positional read left the offset at 0
+    return { text: all.toString("utf8"), size: all.length };
+  } catch (e) {
+    warnings.push(warn(path, errorCode(e), `cannot read: ${(e as Error).message}`));
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseJson(path: string, text: string, warnings: ScanWarning[]): unknown {
+  try {
+    return JSON.parse(text);
   } catch (e) {
     warnings.push(warn(path, "bad-json", `malformed JSON: ${(e as Error).message}`));
-    return { text, value: undefined };
+    return undefined;
   }
 }
 
@@ -140,28 +167,38 @@ function readKernel(
   path: string,
   key: string,
   name: string,
-  raw: RawFile[],
+  names: string[],
   dirMtime: number,
   ctx: EntryContext,
   warnings: ScanWarning[],
 ): KernelRecord {
   const metaName = `${name}.json`;
   const groupName = `__grp__${name}.json`;
-  const has = (n: string) => raw.some((f) => f.name === n);
+  // the two JSON files are read, which gives their size; every other file is lstat-ed
+  const raw = statFiles(
+    path,
+    names.filter((n) => n !== metaName && n !== groupName),
+    ctx.root,
+    warnings,
+  );
+  const readInto = (file: string) => {
+    if (!names.includes(file)) return null;
+    const r = readText(`${path}/${file}`, ctx.root, warnings);
+    if (r === null) return null;
+    raw.push({ name: file, size: r.size, mtime: 0 });
+    return r.text;
+  };
 
   let meta: Json = {};
-  let metaText: string | null = null;
-  if (has(metaName)) {
-    const r = readJson(`${path}/${metaName}`, warnings);
-    if (r) {
-      metaText = r.text;
-      meta = asObject(r.value);
-    }
-  } else {
+  const metaText = readInto(metaName);
+  if (metaText !== null) meta = asObject(parseJson(`${path}/${metaName}`, metaText, warnings));
+  else if (!names.includes(metaName)) {
     warnings.push(
       warn(`${path}/${metaName}`, "missing-metadata", "kernel has no metadata file; Triton will recompile it"),
     );
   }
+  const groupText = readInto(groupName);
+  raw.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const target = asObject(meta.target);
 
   const backend = pickBackend(target, meta, raw);
@@ -170,8 +207,7 @@ function readKernel(
     warnings.push(warn(path, "missing-binary", "kernel has no binary; Triton cannot load it"));
   }
 
-  let stale = false;
-  if (has(groupName)) stale = checkGroup(`${path}/${groupName}`, path, key, warnings);
+  const stale = groupText !== null && checkGroup(`${path}/${groupName}`, groupText, path, key, warnings);
 
   let totalSize = 0;
   let irSize = 0;
@@ -251,10 +287,10 @@ function fileKind(file: string, name: string, backend: Backend | undefined): Fil
  * this folder (a moved or copied cache). Paths that do not even name this kernel
  * are a warning: mcm never reads them.
  */
-function checkGroup(groupPath: string, dir: string, key: string, warnings: ScanWarning[]): boolean {
-  const r = readJson(groupPath, warnings);
-  if (!r || r.value === undefined) return false;
-  const children = asObject(r.value).child_paths;
+function checkGroup(groupPath: string, text: string, dir: string, key: string, warnings: ScanWarning[]): boolean {
+  const value = parseJson(groupPath, text, warnings);
+  if (value === undefined) return false;
+  const children = asObject(value).child_paths;
   if (Array.isArray(children)) {
     // 2.x: names relative to the folder
     for (const c of children) {

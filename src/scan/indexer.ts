@@ -6,13 +6,14 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import { McmError } from "../core/errors.js";
-import type { EntryRecord, IndexSummary, Mode, ScanWarning } from "../core/types.js";
+import type { IndexSummary, Mode, ScanWarning } from "../core/types.js";
 import type { IndexDb } from "../db/index.js";
 import { emptyWalk, layoutFor, NO_VLLM } from "../layouts/index.js";
 import { log } from "../log.js";
 import { readArtifact } from "./artifact.js";
-import { type EntryJob, readJobs } from "./jobs.js";
-import { isInside, isMcmName, warn } from "./util.js";
+import { bucketOf } from "./digest.js";
+import { checkBatch, type EntryBatch, type StoreCounts, storeBatch } from "./jobs.js";
+import { errorCode, isMcmName, warn } from "./util.js";
 
 export interface IndexOptions {
   mode: Mode;
@@ -49,87 +50,73 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
   layout.walk(root, walk, NO_VLLM);
   for (const d of walk.watchDirs) watch[d] = statSync(d).mtimeMs;
 
-  const known = db.knownEntries(root);
-  const seen = new Set<string>();
-  const jobs: EntryJob[] = [];
+  const lap = stopwatch();
+  const knownBefore = db.countEntries(root);
+  const oldDigests = (knownBefore > 0 && db.root(root)?.digests) || {};
+  const batches: EntryBatch[] = [];
   const structural: ScanWarning[] = [...walk.warnings];
-  let unchanged = 0;
-
   for (const dir of walk.tritonDirs) {
     const td = { path: dir.path, ...dir.ctx };
     let names: string[];
     try {
       names = readdirSync(dir.path);
     } catch (e) {
-      structural.push(warn(dir.path, "permission", `cannot read folder: ${(e as Error).message}`));
+      structural.push(warn(dir.path, errorCode(e), `cannot read folder: ${(e as Error).message}`));
       continue;
     }
+    const good: string[] = [];
     for (const name of names) {
       if (isMcmName(name)) continue;
-      const path = `${dir.path}/${name}`;
-      if (name.includes("\uFFFD")) {
-        structural.push(warn(path, "bad-name", "name is not valid UTF-8; skipped"));
-        continue;
-      }
-      const st = statOrWarn(path, root, structural);
-      if (!st) continue;
-      seen.add(path);
-      const k = known.get(path);
-      if (k && k.mtime === st.mtimeMs) {
-        if (k.kernel) unchanged++;
-        continue;
-      }
-      jobs.push({ path, mtime: st.mtimeMs, root, layout: layout.name, dir: td });
+      if (name.includes("\uFFFD"))
+        structural.push(warn(`${dir.path}/${name}`, "bad-name", "name is not valid UTF-8; skipped"));
+      else good.push(name);
+    }
+    for (const names of bucketBatches(good)) {
+      const stored = oldDigests[dir.path] ?? {};
+      const digests = Object.fromEntries(names.map(bucketOf).map((k) => [k, stored[k] ?? -1]));
+      batches.push({ root, layout: layout.name, dir: td, names, fresh: knownBefore === 0, digests });
     }
   }
-
-  let added = 0;
-  let updated = 0;
-  let removed = 0;
+  const entries = batches.reduce((n, b) => n + b.names.length, 0);
+  lap(`listed ${entries} entries`);
+  const digests: Record<string, Record<string, number>> = {};
+  const counts = await readAll(batches, entries, db, opts, (b, c) => {
+    digests[b.dir.path] = Object.assign(digests[b.dir.path] ?? {}, c.digests);
+  });
+  lap(`checked ${entries} entries: ${counts.added + counts.updated} read`);
+  let removed = counts.removed;
   const w = db.writer();
-  const put = (r: EntryRecord) => {
-    const k = known.get(r.path);
-    if (r.kind === "kernel") {
-      if (k?.kernel) updated++;
-      else added++;
-      if (k && !k.kernel) w.remove(r.path);
-      w.kernel(r);
-    } else {
-      if (k?.kernel) {
-        removed++;
-        w.remove(r.path);
-      }
-      w.other(r);
-    }
-  };
-
   db.begin();
   try {
-    await readAll(jobs, opts, put);
+    const artifacts = new Set(walk.artifacts.map((a) => a.path));
     for (const a of walk.artifacts) {
-      seen.add(a.path);
       w.other(readArtifact(a.path, a.kind, root, a.path.slice(0, a.path.lastIndexOf("/"))));
     }
-    for (const [path, k] of known) {
-      if (seen.has(path)) continue;
+    // entries the index held that this run did not find: swept only when the counts say so
+    const sweep = counts.knownSeen < knownBefore;
+    const seen = sweep ? new Set(batches.flatMap((b) => b.names.map((n) => `${b.dir.path}/${n}`))) : undefined;
+    for (const [path, k] of db.knownEntries(root, sweep)) {
+      if (k.mtime < 0 ? artifacts.has(path) : seen?.has(path) !== false) continue;
       if (k.kernel) removed++;
       w.remove(path);
     }
-    db.saveRoot(root, layout.name, structural, watch);
+    db.saveRoot({ path: root, layout: layout.name, warnings: structural, watch, digests });
     db.commit();
+    lap("committed");
   } catch (e) {
     db.rollback();
     throw e;
   }
 
+  const kernels = db.countKernels(root);
   const summary: IndexSummary = {
     root,
     layout: layout.name,
-    kernels: db.countKernels(root),
-    added,
-    updated,
+    kernels,
+    added: counts.added,
+    updated: counts.updated,
     removed,
-    unchanged,
+    unchanged: kernels - counts.added - counts.updated,
     warnings: db.warnings(root),
     seconds: (performance.now() - started) / 1000,
   };
@@ -137,60 +124,92 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
   return summary;
 }
 
-/** lstat that refuses symlinks leaving the root and reports other failures. */
-function statOrWarn(path: string, root: string, warnings: ScanWarning[]) {
-  try {
-    const st = lstatSync(path, { throwIfNoEntry: false });
-    if (st?.isSymbolicLink()) {
-      let real: string;
-      try {
-        real = realpathSync(path);
-      } catch {
-        return st; // dangling: recorded as a plain entry, never followed
-      }
-      if (!isInside(root, real)) {
-        warnings.push(warn(path, "symlink-escape", `symbolic link leaves the cache root (to ${real}); not followed`));
-        return undefined;
-      }
-    }
-    return st;
-  } catch (e) {
-    warnings.push(warn(path, "permission", `cannot stat: ${(e as Error).message}`));
-    return undefined;
-  }
+/** Logs (at -vvv) the time since the last lap. */
+function stopwatch(): (what: string) => void {
+  let t = performance.now();
+  return (what) => {
+    const now = performance.now();
+    log.debug(`${what} (${(now - t).toFixed(0)} ms)`);
+    t = now;
+  };
 }
 
-async function readAll(jobs: EntryJob[], opts: IndexOptions, put: (r: EntryRecord) => void): Promise<void> {
-  const threads = opts.threads ?? Math.min(4, Math.max(1, availableParallelism()));
-  const bar = opts.progress && jobs.length >= 5000 ? await progressBar(jobs.length) : undefined;
-  if (threads === 0 || jobs.length < (opts.minJobsForThreads ?? 2000)) {
-    for (let i = 0; i < jobs.length; i += BATCH) {
-      for (const r of readJobs(jobs.slice(i, i + BATCH))) put(r);
-      bar?.update(Math.min(jobs.length, i + BATCH));
+/** One worker per core, at most 4; MCM_THREADS overrides (0: none). */
+function defaultThreads(): number {
+  const env = Number.parseInt(process.env.MCM_THREADS ?? "", 10);
+  return Number.isFinite(env) && env >= 0 ? env : Math.min(4, Math.max(1, availableParallelism()));
+}
+
+/** Names cut into batches of about BATCH entries that hold whole buckets. */
+function bucketBatches(names: string[]): string[][] {
+  const buckets = new Map<string, string[]>();
+  for (const n of names) {
+    const k = bucketOf(n);
+    const list = buckets.get(k);
+    if (list) list.push(n);
+    else buckets.set(k, [n]);
+  }
+  const out: string[][] = [];
+  let cur: string[] = [];
+  for (const list of buckets.values()) {
+    cur.push(...list);
+    if (cur.length >= BATCH) {
+      out.push(cur);
+      cur = [];
+    }
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+type Counts = Omit<StoreCounts, "digests">;
+
+async function readAll(
+  batches: EntryBatch[],
+  entries: number,
+  db: IndexDb,
+  opts: IndexOptions,
+  onBatch: (b: EntryBatch, c: StoreCounts) => void,
+): Promise<Counts> {
+  const total: Counts = { added: 0, updated: 0, removed: 0, knownSeen: 0 };
+  const tally = (b: EntryBatch, c: StoreCounts) => {
+    for (const k of Object.keys(total) as (keyof Counts)[]) total[k] += c[k];
+    onBatch(b, c);
+  };
+  const threads = opts.threads ?? defaultThreads();
+  const bar = opts.progress && entries >= 5000 ? await progressBar(entries) : undefined;
+  let done = 0;
+  const progress = (b: EntryBatch) => {
+    done += b.names.length;
+    bar?.update(done);
+  };
+  // workers open the database themselves: an in-memory one cannot be shared
+  if (threads === 0 || db.path === ":memory:" || entries < (opts.minJobsForThreads ?? 2000)) {
+    for (const b of batches) {
+      const checked = checkBatch(b);
+      tally(b, checked.done ? checked.counts : storeBatch(b, checked, db, db));
+      progress(b);
     }
     bar?.stop();
-    return;
+    return total;
   }
   let next = 0;
-  let done = 0;
-  const newWorker = workerFactory();
+  const newWorker = workerFactory(db.path);
   await Promise.all(
     Array.from({ length: threads }, () => {
       const worker = newWorker();
       return new Promise<void>((resolveDone, reject) => {
+        let current: EntryBatch | undefined;
         const feed = () => {
-          if (next >= jobs.length) {
-            worker.postMessage(null);
-            return;
-          }
-          worker.postMessage(jobs.slice(next, next + BATCH));
-          next += BATCH;
+          current = batches[next++];
+          worker.postMessage(current ?? null);
         };
-        worker.on("message", (records: EntryRecord[]) => {
-          feed(); // keep the worker busy while this thread writes
-          for (const r of records) put(r);
-          done += records.length;
-          bar?.update(done);
+        worker.on("message", (c: StoreCounts) => {
+          if (current) {
+            tally(current, c);
+            progress(current);
+          }
+          feed();
         });
         worker.on("error", reject);
         worker.on("exit", () => resolveDone());
@@ -199,14 +218,17 @@ async function readAll(jobs: EntryJob[], opts: IndexOptions, put: (r: EntryRecor
     }),
   );
   bar?.stop();
+  return total;
 }
 
 /** Run from source (the tests), a worker must register the TypeScript loader itself. */
-function workerFactory(): () => Worker {
-  if (!import.meta.url.endsWith(".ts")) return () => new Worker(new URL("./worker.js", import.meta.url));
+function workerFactory(dbPath: string): () => Worker {
+  const workerData = { dbPath };
+  if (!import.meta.url.endsWith(".ts"))
+    return () => new Worker(new URL("./worker.js", import.meta.url), { workerData });
   const url = new URL("./worker.ts", import.meta.url).href;
   const code = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
-  return () => new Worker(code, { eval: true });
+  return () => new Worker(code, { eval: true, workerData });
 }
 
 async function progressBar(total: number) {

@@ -1,15 +1,156 @@
-import type { EntryRecord, LayoutName, TritonDir } from "../core/types.js";
+import { lstatSync, realpathSync, type Stats } from "node:fs";
+import type { EntryRecord, LayoutName, ScanWarning, TritonDir } from "../core/types.js";
+import type { IndexDb, KnownEntry } from "../db/index.js";
+import { addHash, bucketOf, entryHash } from "./digest.js";
 import { readEntry } from "./entry.js";
+import { errorCode, isInside, warn } from "./util.js";
 
-/** One cache entry to (re)read: plain data, so it can cross to a worker thread. */
-export interface EntryJob {
-  path: string;
-  mtime: number;
+/** Entries of one Triton dir to check and (re)read: plain data, so it can cross to a worker thread. */
+export interface EntryBatch {
   root: string;
   layout: LayoutName;
   dir: TritonDir;
+  /** sorted; whole buckets (see digest.ts) */
+  names: string[];
+  /** the index held nothing for this root: no lookups needed */
+  fresh: boolean;
+  /** the digest of each bucket in this batch at the last index */
+  digests: Record<string, number>;
 }
 
-export function readJobs(jobs: EntryJob[]): EntryRecord[] {
-  return jobs.map((j) => readEntry(j.path, j.mtime, { root: j.root, layout: j.layout, dir: j.dir }));
+export interface StoreCounts {
+  added: number;
+  updated: number;
+  /** kernels that are gone, or no longer kernels */
+  removed: number;
+  /** entries the index held before this run, found again */
+  knownSeen: number;
+  /** the digest of each bucket in this batch now */
+  digests: Record<string, number>;
+}
+
+const LSTAT = { throwIfNoEntry: false } as const;
+
+function linkRecord(path: string, mtime: number, b: EntryBatch, w: ScanWarning): EntryRecord {
+  return {
+    kind: "other",
+    path,
+    root: b.root,
+    container: b.dir.path,
+    bytes: 0,
+    files: 0,
+    dirMtime: mtime,
+    warnings: [w],
+  };
+}
+
+export type Stat = Stats | undefined | Error;
+
+function statOf(path: string): Stat {
+  try {
+    return lstatSync(path, LSTAT);
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+/** Compare with the index, read what changed. Symlinks are never followed. */
+function check(
+  b: EntryBatch,
+  path: string,
+  st: Stat,
+  known: KnownEntry | undefined,
+): EntryRecord | "unchanged" | "gone" {
+  if (st instanceof Error) {
+    return linkRecord(path, -1, b, warn(path, errorCode(st), `cannot stat: ${st.message}`));
+  }
+  if (!st) return "gone";
+  if (st.mtimeMs === known?.mtime) {
+    return "unchanged";
+  }
+  if (st.isSymbolicLink()) {
+    let real = path;
+    try {
+      real = realpathSync(path);
+    } catch {
+      // dangling: recorded as a plain entry, never followed
+    }
+    if (!isInside(b.root, real)) {
+      return linkRecord(
+        path,
+        st.mtimeMs,
+        b,
+        warn(path, "symlink-escape", `symbolic link leaves the cache root (to ${real}); not followed`),
+      );
+    }
+  }
+  return readEntry(path, st.isDirectory(), st.mtimeMs, { root: b.root, layout: b.layout, dir: b.dir });
+}
+
+/** A batch after its stat calls: done when its digests match the last index. */
+export interface CheckedBatch {
+  counts: StoreCounts;
+  paths: string[];
+  stats: Stat[];
+  done: boolean;
+}
+
+/** Phase one, no database: stat every entry and compare the bucket digests. */
+export function checkBatch(b: EntryBatch): CheckedBatch {
+  const counts: StoreCounts = { added: 0, updated: 0, removed: 0, knownSeen: 0, digests: {} };
+  const paths = b.names.map((n) => `${b.dir.path}/${n}`);
+  const stats = paths.map(statOf);
+  b.names.forEach((n, i) => {
+    const st = stats[i];
+    const bucket = bucketOf(n);
+    const mtime = st && !(st instanceof Error) ? st.mtimeMs : null;
+    counts.digests[bucket] = addHash(counts.digests[bucket] ?? 0, entryHash(n, mtime));
+  });
+  const done = !b.fresh && Object.entries(counts.digests).every(([k, d]) => b.digests[k] === d);
+  if (done) counts.knownSeen = b.names.length; // the same names with the same mtimes as last time
+  return { counts, paths, stats, done };
+}
+
+/**
+ * Phase two: looks the entries up in the index (through `snapshot`), reads
+ * those that changed, and writes them in one transaction. Runs on the main
+ * thread or in a worker with its own connections, so that the writing is
+ * spread over the threads too.
+ */
+export function storeBatch(b: EntryBatch, c: CheckedBatch, db: IndexDb, snapshot: IndexDb): StoreCounts {
+  const { counts, paths, stats } = c;
+  const held = b.fresh ? new Map<string, KnownEntry>() : snapshot.lookupEntries(paths);
+  const known = paths.map((p) => held.get(p));
+  counts.knownSeen = known.filter((k) => k !== undefined).length;
+  // read before taking the write lock
+  const results = paths.map((p, i) => check(b, p, stats[i] as Stat, known[i]));
+  if (results.every((r) => r === "unchanged")) return counts;
+  const w = db.writer();
+  db.db
+    .transaction(() => {
+      results.forEach((r, i) => {
+        const k = known[i];
+        const was = k ? (k.kernel ? "kernel" : "other") : null;
+        if (r === "unchanged") return;
+        if (r === "gone") {
+          if (was === "kernel") counts.removed++;
+          if (was) w.remove(paths[i] as string);
+          return;
+        }
+        if (r.kind === "kernel") {
+          if (was === "kernel") counts.updated++;
+          else counts.added++;
+          if (was === "other") w.remove(r.path);
+          w.kernel(r);
+        } else {
+          if (was === "kernel") {
+            counts.removed++;
+            w.remove(r.path);
+          }
+          w.other(r);
+        }
+      });
+    })
+    .immediate();
+  return counts;
 }
