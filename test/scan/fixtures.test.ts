@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { IndexDb } from "../../src/db/index.js";
 import { indexRoot } from "../../src/scan/indexer.js";
-import { cleanupTemp, extractFixture } from "../helpers/fixtures.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
 
 after(cleanupTemp);
 
@@ -95,15 +95,24 @@ describe("real H100 caches", () => {
     assert.ok(db.otherGroups(root).some((o) => o.kind === "inductor-code"));
   });
 
-  it("the same fixture read with worker threads gives the same records", async () => {
+  it("worker threads (writing through their own connections) give the same records", async () => {
     const root = extractFixture("vllm-cache");
     const a = new IndexDb(":memory:");
-    const b = new IndexDb(":memory:");
+    const b = new IndexDb(join(tempDir(), "threads.db"));
     await indexRoot(a, root, { mode: "auto", threads: 0 });
-    await indexRoot(b, root, { mode: "auto", threads: 2, minJobsForThreads: 0 });
+    const s = await indexRoot(b, root, { mode: "auto", threads: 2, minJobsForThreads: 0 });
+    assert.deepEqual([s.added, s.kernels], [55, 55]);
     const strip = (db: IndexDb) => db.queryKernels({}).map(({ firstSeen: _, ...k }) => k);
     assert.deepEqual(strip(b), strip(a));
     assert.equal(strip(a).length, 55);
+    // again with threads: nothing changed; then one kernel changed
+    const again = await indexRoot(b, root, { mode: "auto", threads: 2, minJobsForThreads: 0 });
+    assert.deepEqual([again.added, again.updated, again.unchanged], [0, 0, 55]);
+    const k = strip(a)[0]?.path as string;
+    rmSync(join(k, readdirSync(k).find((f) => f.endsWith(".ttir")) as string));
+    const third = await indexRoot(b, root, { mode: "auto", threads: 2, minJobsForThreads: 0 });
+    assert.deepEqual([third.added, third.updated, third.unchanged], [0, 1, 54]);
+    b.close();
   });
 
   it("group paths rewritten to the new place are no longer stale", async () => {
