@@ -169,6 +169,8 @@ function benchSize(info: CacheInfo, runs: number, shortRuns: number, rss: RssRun
   return r;
 }
 
+const TARGETS_FROM = 100_000;
+
 function sizeRows(r: SizeResult): Row[] {
   const n = r.cache.kernels;
   const find = median(r.floorFindMs);
@@ -179,7 +181,11 @@ function sizeRows(r: SizeResult): Row[] {
   const list = median(r.listMs);
   const peak = Math.max(...r.coldRssKb);
   const runs = r.coldMs.length;
-  return [
+  // the issue sets the targets at 100k kernels; smaller sizes are shown for scale (process start-up
+  // alone is more than 10% of a 10k cold index)
+  const targeted = n >= TARGETS_FROM;
+  const judge = (ok: boolean) => (targeted ? ok : null);
+  const rows: Row[] = [
     { size: n, measurement: "floor: find -printf '%s %T@'", value: ms(find), ratio: "", target: "", pass: null },
     { size: n, measurement: "floor: read every <name>.json", value: ms(meta), ratio: "", target: "", pass: null },
     { size: n, measurement: "floor: total", value: ms(floor), ratio: "", target: "", pass: null },
@@ -189,7 +195,7 @@ function sizeRows(r: SizeResult): Row[] {
       value: ms(cold),
       ratio: ratio(cold / floor),
       target: `<= ${TARGET.coldOverFloor}x`,
-      pass: cold / floor <= TARGET.coldOverFloor,
+      pass: judge(cold / floor <= TARGET.coldOverFloor),
     },
     {
       size: n,
@@ -197,7 +203,7 @@ function sizeRows(r: SizeResult): Row[] {
       value: ms(noChange),
       ratio: ratio(noChange / cold),
       target: `< ${TARGET.noChangeOverCold}x`,
-      pass: noChange / cold < TARGET.noChangeOverCold,
+      pass: judge(noChange / cold < TARGET.noChangeOverCold),
     },
     {
       size: n,
@@ -205,7 +211,7 @@ function sizeRows(r: SizeResult): Row[] {
       value: ms(list),
       ratio: "",
       target: `< ${TARGET.listMs} ms`,
-      pass: list < TARGET.listMs,
+      pass: judge(list < TARGET.listMs),
     },
     {
       size: n,
@@ -213,7 +219,7 @@ function sizeRows(r: SizeResult): Row[] {
       value: mb(peak),
       ratio: "",
       target: `< ${TARGET.rssMb} MB`,
-      pass: peak < TARGET.rssMb * 1024,
+      pass: judge(peak < TARGET.rssMb * 1024),
     },
     {
       size: n,
@@ -232,6 +238,8 @@ function sizeRows(r: SizeResult): Row[] {
       pass: r.listMatches === r.cache.rareCount,
     },
   ];
+  if (!targeted) for (const row of rows) if (row.target && row.pass === null) row.target = `(${row.target} at 100k)`;
+  return rows;
 }
 
 function benchHelp(shortRuns: number): { helpMs: number[]; nodeMs: number[] } {

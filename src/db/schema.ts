@@ -67,4 +67,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX kernels_root_size ON kernels(root, total_size);
   CREATE INDEX others_warned ON others(root) WHERE warnings IS NOT NULL;
   `,
+  `
+  -- list --name: match the few distinct names, then fetch only their rows
+  CREATE INDEX kernels_name ON kernels(name);
+  `,
 ];

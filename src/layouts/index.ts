@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { McmError } from "../core/errors.js";
 import type { LayoutName, Mode } from "../core/types.js";
 import { inductor } from "./inductor.js";
@@ -11,8 +12,10 @@ export { emptyWalk, NO_VLLM } from "./layout.js";
 /** In detection order: the most specific first; triton accepts anything. */
 export const LAYOUTS: readonly Layout[] = [vllm, inductor, triton];
 
-export function layoutFor(mode: Mode, names: Set<string>, root: string): Layout {
-  if (mode === "auto") return LAYOUTS.find((l) => l.detect(names, root)) as Layout;
+export function layoutFor(mode: Mode, root: string): Layout {
+  // a few existence checks: a big Triton root is never listed just to tell its layout
+  const has = (name: string) => existsSync(`${root}/${name}`);
+  if (mode === "auto") return LAYOUTS.find((l) => l.detect(has)) as Layout;
   const l = LAYOUTS.find((x) => x.name === mode);
   if (!l) throw new McmError(`unknown mode '${mode}': use auto, triton, inductor or vllm`);
   return l;

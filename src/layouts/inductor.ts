@@ -13,7 +13,7 @@ const ARTIFACT_KINDS: Record<string, OtherKind> = {
  */
 export const inductor: Layout = {
   name: "inductor",
-  detect: (names) => names.has("fxgraph") || names.has("aotautograd") || names.has("triton"),
+  detect: (has) => has("fxgraph") || has("aotautograd") || has("triton"),
   walk(root, out, ctx) {
     out.watchDirs.push(root);
     for (const e of listDir(root, out.warnings)) {

@@ -13,8 +13,8 @@ export interface WalkResult {
 
 export interface Layout {
   name: LayoutName;
-  /** does a root with these top-level names look like this layout? */
-  detect(names: Set<string>, root: string): boolean;
+  /** does a root holding these top-level names look like this layout? */
+  detect(has: (name: string) => boolean): boolean;
   walk(root: string, out: WalkResult, ctx: VllmContext): void;
 }
 

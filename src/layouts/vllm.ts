@@ -11,7 +11,7 @@ const TCC = "torch_compile_cache";
  */
 export const vllm: Layout = {
   name: "vllm",
-  detect: (names) => names.has(TCC),
+  detect: (has) => has(TCC),
   walk(root, out) {
     out.watchDirs.push(root);
     for (const e of listDir(root, out.warnings)) {

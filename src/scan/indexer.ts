@@ -40,9 +40,9 @@ export function resolveCacheDir(dir: string): string {
 
 export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOptions): Promise<IndexSummary> {
   const started = performance.now();
+  const lap = stopwatch();
   const root = resolveCacheDir(cacheDir);
-  const rootNames = new Set(readdirSync(root));
-  const layout = layoutFor(opts.mode, rootNames, root);
+  const layout = layoutFor(opts.mode, root);
 
   const walk = emptyWalk();
   const watch: Record<string, number> = {};
@@ -50,9 +50,10 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
   layout.walk(root, walk, NO_VLLM);
   for (const d of walk.watchDirs) watch[d] = statSync(d).mtimeMs;
 
-  const lap = stopwatch();
+  lap(`walked the layout (${layout.name})`);
   const knownBefore = db.countEntries(root);
   const oldDigests = (knownBefore > 0 && db.root(root)?.digests) || {};
+  lap(`the index holds ${knownBefore} entries`);
   const batches: EntryBatch[] = [];
   const structural: ScanWarning[] = [...walk.warnings];
   for (const dir of walk.tritonDirs) {
@@ -109,6 +110,8 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
   }
 
   const kernels = db.countKernels(root);
+  const warnings = db.warnings(root);
+  lap("summed up");
   const summary: IndexSummary = {
     root,
     layout: layout.name,
@@ -117,7 +120,7 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
     updated: counts.updated,
     removed,
     unchanged: kernels - counts.added - counts.updated,
-    warnings: db.warnings(root),
+    warnings,
     seconds: (performance.now() - started) / 1000,
   };
   log.info(`indexed ${root} (${layout.name}): ${summary.kernels} kernels in ${summary.seconds.toFixed(2)} s`);
