@@ -352,7 +352,9 @@ function filterSql(f: KernelFilters, now: number): { where: string; args: unknow
   const a: unknown[] = [];
   if (f.name !== undefined) {
     // scans the name index, not the rows: a filter on 100k kernels stays a few ms
-    c.push("name IN (SELECT DISTINCT name FROM kernels INDEXED BY kernels_name WHERE instr(lower(name), lower(?)) > 0)");
+    c.push(
+      "name IN (SELECT DISTINCT name FROM kernels INDEXED BY kernels_name WHERE instr(lower(name), lower(?)) > 0)",
+    );
     a.push(f.name);
   }
   if (f.backend !== undefined) {
