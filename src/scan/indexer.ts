@@ -12,7 +12,7 @@ import { emptyWalk, layoutFor, NO_VLLM } from "../layouts/index.js";
 import { log } from "../log.js";
 import { readArtifact } from "./artifact.js";
 import { bucketOf } from "./digest.js";
-import { checkBatch, type EntryBatch, type StoreCounts, storeBatch } from "./jobs.js";
+import { type CheckedBatch, checkBatch, type EntryBatch, type StoreCounts, storeBatch } from "./jobs.js";
 import { errorCode, isMcmName, warn } from "./util.js";
 
 export interface IndexOptions {
@@ -179,18 +179,35 @@ async function readAll(
     for (const k of Object.keys(total) as (keyof Counts)[]) total[k] += c[k];
     onBatch(b, c);
   };
-  const threads = opts.threads ?? defaultThreads();
   const bar = opts.progress && entries >= 5000 ? await progressBar(entries) : undefined;
   let done = 0;
   const progress = (b: EntryBatch) => {
     done += b.names.length;
     bar?.update(done);
   };
-  // workers open the database themselves: an in-memory one cannot be shared
-  if (threads === 0 || db.path === ":memory:" || entries < (opts.minJobsForThreads ?? 2000)) {
+  // Phase one (stat and digest) runs here: starting workers costs more than
+  // the stat calls of an unchanged cache. A first index has nothing to compare.
+  let changed: EntryBatch[] = batches;
+  const checked = new Map<EntryBatch, CheckedBatch>();
+  if (!batches[0]?.fresh) {
+    changed = [];
     for (const b of batches) {
-      const checked = checkBatch(b);
-      tally(b, checked.done ? checked.counts : storeBatch(b, checked, db, db));
+      const c = checkBatch(b);
+      if (c.done) {
+        tally(b, c.counts);
+        progress(b);
+      } else {
+        changed.push(b);
+        checked.set(b, c);
+      }
+    }
+  }
+  const threads = opts.threads ?? defaultThreads();
+  const toRead = changed.reduce((n, b) => n + b.names.length, 0);
+  // workers open the database themselves: an in-memory one cannot be shared
+  if (threads === 0 || db.path === ":memory:" || toRead < (opts.minJobsForThreads ?? 2000)) {
+    for (const b of changed) {
+      tally(b, storeBatch(b, checked.get(b) ?? checkBatch(b), db, db));
       progress(b);
     }
     bar?.stop();
@@ -204,7 +221,7 @@ async function readAll(
       return new Promise<void>((resolveDone, reject) => {
         let current: EntryBatch | undefined;
         const feed = () => {
-          current = batches[next++];
+          current = changed[next++];
           worker.postMessage(current ?? null);
         };
         worker.on("message", (c: StoreCounts) => {
