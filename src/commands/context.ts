@@ -1,9 +1,9 @@
 // What every command shares: global options, the database, filters, output.
 import { defaultDbPath } from "../config.js";
 import { parseDuration } from "../core/duration.js";
-import { McmError } from "../core/errors.js";
+import { McmError, NothingMatched } from "../core/errors.js";
 import type { KernelFilters } from "../core/filters.js";
-import type { IndexSummary, Mode, ScanWarning } from "../core/types.js";
+import type { IndexSummary, Mode, RootRow, ScanWarning } from "../core/types.js";
 import { IndexDb } from "../db/index.js";
 import { LAYOUT_NAMES } from "../layouts/index.js";
 import { log, verbosity } from "../log.js";
@@ -84,10 +84,17 @@ export async function freshIndex(
   mode: Mode = "auto",
 ): Promise<IndexSummary[]> {
   const progress = process.stderr.isTTY === true;
-  if (cacheDir !== undefined && !ctx.db.roots().some((r) => r.path === cacheDir || cacheDir.startsWith(`${r.path}/`))) {
+  if (cacheDir !== undefined && ctx.db.rootsFor(cacheDir).length === 0) {
     return [await indexRoot(ctx.db, cacheDir, { mode, progress })];
   }
   return refreshRoots(ctx.db, cacheDir, { progress });
+}
+
+/** The indexed roots a command works on; none is "nothing matched". */
+export function scopedRoots(ctx: Context, cacheDir: string | undefined): RootRow[] {
+  const roots = ctx.db.rootsFor(cacheDir);
+  if (roots.length === 0) throw new NothingMatched("no cache is indexed yet: run `mcm index` (or pass --cache-dir)");
+  return roots;
 }
 
 /** Prints each warning at -v; otherwise one line saying how many there are. */

@@ -10,6 +10,7 @@ import {
   openContext,
   parseFilters,
   reportWarnings,
+  scopedRoots,
 } from "./context.js";
 
 export interface ListOptions extends FilterOptions {
@@ -39,9 +40,7 @@ export async function run(o: ListOptions, g: GlobalOptions): Promise<number> {
   const ctx = openContext(g);
   const refreshed = await freshIndex(ctx, filters.cacheDir, filters.mode);
   reportWarnings(refreshed.flatMap((s) => s.warnings));
-  if (ctx.db.roots().length === 0) {
-    throw new NothingMatched("no cache is indexed yet: run `mcm index` (or pass --cache-dir)");
-  }
+  scopedRoots(ctx, undefined);
   const rows = ctx.db.queryKernels(filters, sort, o.limit !== undefined ? Number(o.limit) : undefined);
   if (o.json) {
     ctx.json(rows.map(kernelJson));

@@ -21,6 +21,7 @@ import {
   openContext,
   parseFilters,
   reportWarnings,
+  scopedRoots,
 } from "./context.js";
 
 export interface PruneOptions extends FilterOptions {
@@ -119,10 +120,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
   if (o.keepRecent !== undefined) parseDuration(o.keepRecent);
   const ctx = openContext(g);
   await freshIndex(ctx, filters.cacheDir, filters.mode);
-  const roots = ctx.db
-    .roots()
-    .filter((r) => !filters.cacheDir || r.path === filters.cacheDir || filters.cacheDir.startsWith(`${r.path}/`));
-  if (roots.length === 0) throw new NothingMatched("no cache is indexed yet: run `mcm index` (or pass --cache-dir)");
+  const roots = scopedRoots(ctx, filters.cacheDir);
 
   const releases: (() => void)[] = [];
   try {

@@ -1,17 +1,13 @@
-import { NothingMatched } from "../core/errors.js";
 import type { KernelFilters } from "../core/filters.js";
 import { size } from "../report/format.js";
 import { table } from "../report/table.js";
-import { freshIndex, type GlobalOptions, openContext, parseFilters, reportWarnings } from "./context.js";
+import { freshIndex, type GlobalOptions, openContext, parseFilters, reportWarnings, scopedRoots } from "./context.js";
 
 export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOptions): Promise<number> {
   const filters: KernelFilters = parseFilters({ cacheDir: o.cacheDir });
   const ctx = openContext(g);
   reportWarnings((await freshIndex(ctx, filters.cacheDir)).flatMap((s) => s.warnings));
-  const roots = ctx.db
-    .roots()
-    .filter((r) => !filters.cacheDir || r.path === filters.cacheDir || filters.cacheDir.startsWith(`${r.path}/`));
-  if (roots.length === 0) throw new NothingMatched("no cache is indexed yet: run `mcm index` (or pass --cache-dir)");
+  const roots = scopedRoots(ctx, filters.cacheDir);
 
   const t = ctx.db.kernelTotals(filters);
   const others = ctx.db.otherGroups(filters.cacheDir);

@@ -226,6 +226,11 @@ export class IndexDb {
       );
   }
 
+  /** Indexed roots holding `dir` (a root or a folder inside one); all roots without it. */
+  rootsFor(dir?: string): RootRow[] {
+    return this.roots().filter((r) => dir === undefined || r.path === dir || dir.startsWith(`${r.path}/`));
+  }
+
   root(path: string): RootRow | undefined {
     return this.roots().find((r) => r.path === path);
   }

@@ -1,7 +1,7 @@
 // Brings the index of one cache root up to date with the disk, re-reading only
 // entries whose folder mtime changed.
 
-import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { Worker } from "node:worker_threads";

@@ -15,8 +15,7 @@ export async function refreshRoots(
   opts: Omit<IndexOptions, "mode">,
 ): Promise<IndexSummary[]> {
   const out: IndexSummary[] = [];
-  for (const r of db.roots()) {
-    if (only !== undefined && r.path !== only && !only.startsWith(`${r.path}/`)) continue;
+  for (const r of db.rootsFor(only)) {
     if (!existsSync(r.path)) {
       log.warn(`cache dir ${r.path} no longer exists; dropped from the index`);
       db.dropRoot(r.path);
