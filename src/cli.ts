@@ -108,6 +108,16 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command("tracker")
+    .description("print how to record kernel hits and misses (python/mcm_tracker.py), or install the module")
+    .option("--install <dir>", "copy mcm_tracker.py into DIR first")
+    .option("--json", "print the module path and environment as JSON")
+    .action(async (o) => {
+      globals();
+      code = await (await import("./commands/tracker.js")).run(o);
+    });
+
+  program
     .command("stats")
     .description("totals by backend, arch, Triton version and name; non-kernel bytes; reclaimable space")
     .option("--cache-dir <path>", "only this cache folder")

@@ -28,7 +28,14 @@ export async function run(prefix: string, o: { json?: boolean; cacheDir?: string
     meta = metadata; // malformed on disk: shown as the text it is
   }
   if (o.json) {
-    ctx.json({ ...kernelJson(k), files, warnings: k.warnings, metadata: meta });
+    const h = ctx.db.lookupHistory(k.container, k.key);
+    ctx.json({
+      ...kernelJson(k),
+      firstAccess: iso(h?.firstAccess ?? null),
+      files,
+      warnings: k.warnings,
+      metadata: meta,
+    });
     return 0;
   }
   const c = ctx.colors;
@@ -45,7 +52,12 @@ export async function run(prefix: string, o: { json?: boolean; cacheDir?: string
   field("triton", k.tritonVersion);
   field("size", `${size(k.totalSize)} in ${k.fileCount} files (IR ${size(k.irSize)}, assembly ${size(k.asmSize)})`);
   field("modified", `${iso(k.modifiedTime)} (${age(k.modifiedTime)})`);
-  field("hits", `${k.hits} hits, ${k.misses} misses, last access ${age(k.lastAccess)}`);
+  const h = ctx.db.lookupHistory(k.container, k.key);
+  const ratio = h && h.hits + h.misses ? ` (${((100 * h.hits) / (h.hits + h.misses)).toFixed(0)}% hits)` : "";
+  field(
+    "lookups",
+    `${k.hits} hits, ${k.misses} misses${ratio}; first ${age(h?.firstAccess ?? null)}, last ${age(k.lastAccess)}`,
+  );
   field(
     "group paths",
     k.staleGroupPaths

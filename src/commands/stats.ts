@@ -34,6 +34,8 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
     hits: t.hits,
     misses: t.misses,
     hitRatio: lookups ? t.hits / lookups : null,
+    // a kernel that keeps missing is being recompiled
+    topMisses: ctx.db.topMisses(roots.flatMap((r) => Object.keys(r.digests))),
     warningCount: warnings.length,
     warnings,
   };
@@ -56,6 +58,16 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
   ctx.out(
     `hits ${t.hits}, misses ${t.misses}${report.hitRatio === null ? "" : `, hit ratio ${(report.hitRatio * 100).toFixed(1)}%`}`,
   );
+  if (report.topMisses.length) {
+    h("Most missed (recompiled) names");
+    ctx.out(
+      table(
+        ["NAME", "MISSES", "HITS"],
+        report.topMisses.map((m) => [m.name, m.misses, m.hits]),
+        [1, 2],
+      ),
+    );
+  }
   h("By backend");
   ctx.out(groups("BACKEND", report.byBackend));
   h("By arch");

@@ -109,6 +109,8 @@ export interface IndexSummary {
   removed: number;
   unchanged: number;
   warnings: ScanWarning[];
+  /** hit-log events read in this run (python/mcm_tracker.py) */
+  hits: { events: number; skipped: number; logs: number; removed: number };
   seconds: number;
 }
 

@@ -8,6 +8,24 @@ import type { KernelFilters, SortSpec } from "../core/filters.js";
 import type { KernelFile, KernelRecord, KernelRow, OtherRecord, RootRow, ScanWarning } from "../core/types.js";
 import { MIGRATIONS } from "./schema.js";
 
+/** Lookups of one key in one Triton dir, counted from hit logs. */
+export interface LookupCount {
+  container: string;
+  key: string;
+  name: string | null;
+  hits: number;
+  misses: number;
+  first: number;
+  last: number;
+}
+
+export interface LookupHistory {
+  hits: number;
+  misses: number;
+  firstAccess: number | null;
+  lastAccess: number | null;
+}
+
 export interface KnownEntry {
   mtime: number;
   kernel: boolean;
@@ -88,18 +106,18 @@ export class IndexDb {
     this.db.close();
   }
 
-  private lookup: Database.Statement | undefined;
+  private lookupStmt: Database.Statement | undefined;
 
   /** What the index holds for each of these entry paths: one query for a whole batch. */
   lookupEntries(paths: string[]): Map<string, KnownEntry> {
-    this.lookup ??= this.db
+    this.lookupStmt ??= this.db
       .prepare(
         `SELECT path, dir_mtime, 1 FROM kernels WHERE path IN (SELECT value FROM json_each(@paths))
          UNION ALL SELECT path, dir_mtime, 0 FROM others WHERE path IN (SELECT value FROM json_each(@paths))`,
       )
       .raw();
     const m = new Map<string, KnownEntry>();
-    for (const [p, mtime, k] of this.lookup.all({ paths: JSON.stringify(paths) }) as [string, number, number][]) {
+    for (const [p, mtime, k] of this.lookupStmt.all({ paths: JSON.stringify(paths) }) as [string, number, number][]) {
       m.set(p, { mtime, kernel: k === 1 });
     }
     return m;
@@ -140,8 +158,11 @@ export class IndexDb {
   private makeWriter() {
     const putKernel = this.db.prepare(`INSERT INTO kernels (path, root, container, layout, key, name, backend, arch,
         warp_size, num_warps, num_stages, num_ctas, shared, triton_version, total_size, ir_size, asm_size, file_count,
-        dir_mtime, modified_time, stale_group, vllm_hash, rank, prefix, warnings, first_seen)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        dir_mtime, modified_time, stale_group, vllm_hash, rank, prefix, warnings, first_seen, hits, misses, last_access)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+        coalesce(l.hits, 0), coalesce(l.misses, 0), l.last_access
+      FROM (SELECT 1) LEFT JOIN lookups l ON l.container = ? AND l.key = ?
+      WHERE true -- a new kernel starts with the lookups recorded for its key
       ON CONFLICT(path) DO UPDATE SET root=excluded.root, container=excluded.container, layout=excluded.layout,
         key=excluded.key, name=excluded.name, backend=excluded.backend, arch=excluded.arch,
         warp_size=excluded.warp_size, num_warps=excluded.num_warps, num_stages=excluded.num_stages,
@@ -186,6 +207,8 @@ export class IndexDb {
           k.prefix,
           warnText(k.warnings),
           Date.now(),
+          k.container,
+          k.key,
         );
         putBlob.run(k.path, JSON.stringify(k.files.map((f) => [f.name, f.kind, f.size])), k.metadata);
       },
@@ -197,6 +220,51 @@ export class IndexDb {
         delOther.run(path);
       },
     };
+  }
+
+  /** Runs `fn` holding the write lock: concurrent mcm processes take turns. */
+  exclusive<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  hitLogOffset(path: string): number {
+    return (this.db.prepare("SELECT offset FROM hit_logs WHERE path = ?").pluck().get(path) as number | undefined) ?? 0;
+  }
+
+  setHitLogOffset(path: string, offset: number | null): void {
+    if (offset === null) this.db.prepare("DELETE FROM hit_logs WHERE path = ?").run(path);
+    else this.db.prepare("INSERT OR REPLACE INTO hit_logs (path, offset) VALUES (?, ?)").run(path, offset);
+  }
+
+  /** Adds counted lookups, and copies the totals onto the indexed kernels of those keys. */
+  addLookups(rows: LookupCount[]): void {
+    const up = this.db.prepare(`INSERT INTO lookups (container, key, name, hits, misses, first_access, last_access)
+      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(container, key) DO UPDATE SET
+        name = coalesce(excluded.name, name), hits = hits + excluded.hits, misses = misses + excluded.misses,
+        first_access = min(coalesce(first_access, excluded.first_access), excluded.first_access),
+        last_access = max(coalesce(last_access, excluded.last_access), excluded.last_access)`);
+    const copy = this.db.prepare(`UPDATE kernels SET (hits, misses, last_access) =
+      (SELECT hits, misses, last_access FROM lookups WHERE container = ? AND key = ?) WHERE container = ? AND key = ?`);
+    for (const r of rows) {
+      up.run(r.container, r.key, r.name, r.hits, r.misses, r.first, r.last);
+      copy.run(r.container, r.key, r.container, r.key);
+    }
+  }
+
+  /** The lookup history of one key in one Triton dir. */
+  lookupHistory(container: string, key: string): LookupHistory | undefined {
+    const sql = `SELECT hits, misses, first_access AS firstAccess, last_access AS lastAccess
+      FROM lookups WHERE container = ? AND key = ?`;
+    return this.db.prepare(sql).get(container, key) as LookupHistory | undefined;
+  }
+
+  /** Kernel names by misses (a kernel that keeps missing is being recompiled), in these Triton dirs. */
+  topMisses(containers: string[], limit = 10): { name: string; misses: number; hits: number }[] {
+    return this.db
+      .prepare(`SELECT coalesce(name, key) AS name, sum(misses) AS misses, sum(hits) AS hits FROM lookups
+        WHERE container IN (SELECT value FROM json_each(?)) AND misses > 0
+        GROUP BY 1 ORDER BY misses DESC, name LIMIT ?`)
+      .all(JSON.stringify(containers), limit) as { name: string; misses: number; hits: number }[];
   }
 
   begin(): void {

@@ -71,4 +71,22 @@ export const MIGRATIONS: readonly string[] = [
   -- list --name: match the few distinct names, then fetch only their rows
   CREATE INDEX kernels_name ON kernels(name);
   `,
+  `
+  -- hit tracking (python/mcm_tracker.py): lookups per Triton dir and key, kept
+  -- apart from kernels so that misses before a compile and hits of a kernel that
+  -- was pruned and rebuilt are not lost
+  CREATE TABLE lookups (
+    container TEXT NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT,
+    hits INTEGER NOT NULL DEFAULT 0,
+    misses INTEGER NOT NULL DEFAULT 0,
+    first_access REAL,
+    last_access REAL,
+    PRIMARY KEY (container, key)
+  );
+  -- how far each hit log has been read: every event counts once
+  CREATE TABLE hit_logs (path TEXT PRIMARY KEY, offset INTEGER NOT NULL);
+  CREATE INDEX kernels_container_key ON kernels(container, key);
+  `,
 ];

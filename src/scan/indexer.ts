@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import { McmError } from "../core/errors.js";
 import type { IndexSummary, Mode, ScanWarning } from "../core/types.js";
 import type { IndexDb } from "../db/index.js";
+import { hitDirs, ingestHits } from "../hits/ingest.js";
 import { emptyWalk, layoutFor, NO_VLLM } from "../layouts/index.js";
 import { log } from "../log.js";
 import { readArtifact } from "./artifact.js";
@@ -80,7 +81,8 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
   }
   const entries = batches.reduce((n, b) => n + b.names.length, 0);
   lap(`listed ${entries} entries`);
-  const digests: Record<string, Record<string, number>> = {};
+  // every Triton dir gets an entry: refresh reads its hit logs even while it is empty
+  const digests: Record<string, Record<string, number>> = Object.fromEntries(walk.tritonDirs.map((d) => [d.path, {}]));
   const counts = await readAll(batches, entries, db, opts, (b, c) => {
     digests[b.dir.path] = Object.assign(digests[b.dir.path] ?? {}, c.digests);
   });
@@ -109,6 +111,7 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
     throw e;
   }
 
+  const hits = ingestHits(db, hitDirs(walk.tritonDirs.map((d) => d.path)));
   const kernels = db.countKernels(root);
   const warnings = db.warnings(root);
   lap("summed up");
@@ -121,6 +124,7 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
     removed,
     unchanged: kernels - counts.added - counts.updated,
     warnings,
+    hits,
     seconds: (performance.now() - started) / 1000,
   };
   log.info(`indexed ${root} (${layout.name}): ${summary.kernels} kernels in ${summary.seconds.toFixed(2)} s`);

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import type { IndexSummary } from "../core/types.js";
 import type { IndexDb } from "../db/index.js";
+import { hitDirs, ingestHits } from "../hits/ingest.js";
 import { log } from "../log.js";
 import { type IndexOptions, indexRoot } from "./indexer.js";
 
@@ -25,6 +26,7 @@ export async function refreshRoots(
       ([dir, mtime]) => statSync(dir, { throwIfNoEntry: false })?.mtimeMs !== mtime,
     );
     if (changed) out.push(await indexRoot(db, r.path, { ...opts, mode: r.layout }));
+    else ingestHits(db, hitDirs(Object.keys(r.digests))); // appends to a hit log change no folder's mtime
   }
   return out;
 }

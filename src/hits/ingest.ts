@@ -1,0 +1,134 @@
+// Reads the hit logs that python/mcm_tracker.py appends to, and adds their
+// events to the index. Each log is read from where the last read stopped, under
+// the database's write lock, and the new offset is stored in the same
+// transaction as the counts: every event counts once, even while writers keep
+// appending and other mcm processes ingest too.
+import { closeSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
+import { hostname } from "node:os";
+import type { IndexDb, LookupCount } from "../db/index.js";
+import { pidAlive } from "../prune/lock.js";
+
+export interface HitSummary {
+  events: number;
+  /** torn or garbled lines, skipped */
+  skipped: number;
+  logs: number;
+  /** logs of finished processes, read to the end and removed */
+  removed: number;
+}
+
+/** Where the tracker writes for a Triton dir, and MCM_HITS_DIR when set. */
+export function hitDirs(tritonDirs: string[]): string[] {
+  const dirs = tritonDirs.map((d) => `${d}/.mcm/hits`);
+  if (process.env.MCM_HITS_DIR) dirs.push(process.env.MCM_HITS_DIR);
+  return dirs;
+}
+
+interface Event {
+  key: string;
+  name: string | null;
+  hit: boolean;
+  dir: string;
+  t: number;
+}
+
+function parse(line: string): Event | null {
+  try {
+    const e = JSON.parse(line) as Record<string, unknown>;
+    if (
+      typeof e.key !== "string" ||
+      typeof e.hit !== "boolean" ||
+      typeof e.dir !== "string" ||
+      typeof e.t !== "number"
+    ) {
+      return null;
+    }
+    return { key: e.key, name: typeof e.name === "string" ? e.name : null, hit: e.hit, dir: e.dir, t: e.t * 1000 };
+  } catch {
+    return null;
+  }
+}
+
+/** `<host>-<pid>-<ms>.jsonl`: is its writer a process of this machine that has ended? */
+function writerGone(file: string): boolean {
+  const m = /^(.*)-(\d+)-(\d+)\.jsonl$/.exec(file);
+  return m !== null && m[1] === hostname().replace(/\//g, "_") && !pidAlive(Number(m[2]));
+}
+
+function readFrom(path: string, offset: number): { text: string; size: number } {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= offset) return { text: "", size };
+    const buf = Buffer.allocUnsafe(size - offset);
+    const n = readSync(fd, buf, 0, buf.length, offset);
+    return { text: buf.toString("utf8", 0, n), size: offset + n };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function ingestLog(db: IndexDb, path: string, gone: boolean, sum: HitSummary): void {
+  db.exclusive(() => {
+    const offset = db.hitLogOffset(path);
+    const { text, size } = readFrom(path, offset);
+    // a line is complete with its newline; a partial tail waits for its writer, unless the writer is gone
+    const end = gone ? text.length : text.lastIndexOf("\n") + 1;
+    const counts = new Map<string, LookupCount>();
+    for (const line of text.slice(0, end).split("\n")) {
+      if (line === "") continue;
+      const e = parse(line);
+      if (!e) {
+        sum.skipped++;
+        continue;
+      }
+      sum.events++;
+      const id = `${e.dir}\0${e.key}`;
+      const c = counts.get(id) ?? {
+        container: e.dir,
+        key: e.key,
+        name: e.name,
+        hits: 0,
+        misses: 0,
+        first: e.t,
+        last: e.t,
+      };
+      if (e.hit) c.hits++;
+      else c.misses++;
+      c.first = Math.min(c.first, e.t);
+      c.last = Math.max(c.last, e.t);
+      counts.set(id, c);
+    }
+    db.addLookups([...counts.values()]);
+    const consumed = offset + Buffer.byteLength(text.slice(0, end));
+    if (gone && consumed >= size) {
+      unlinkSync(path);
+      db.setHitLogOffset(path, null);
+      sum.removed++;
+    } else {
+      db.setHitLogOffset(path, consumed);
+    }
+  });
+}
+
+/** Ingests every hit log under these folders. A missing folder is no log. */
+export function ingestHits(db: IndexDb, dirs: string[]): HitSummary {
+  const sum: HitSummary = { events: 0, skipped: 0, logs: 0, removed: 0 };
+  for (const dir of dirs) {
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith(".jsonl"));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      sum.logs++;
+      try {
+        ingestLog(db, `${dir}/${f}`, writerGone(f), sum);
+      } catch {
+        // a log that vanished or cannot be read is read next time, or never
+      }
+    }
+  }
+  return sum;
+}
