@@ -69,6 +69,14 @@ if ONLY_OVERHEAD:
     print(json.dumps({k: o[k] for k in ("runs", "wall_ratio", "run_s_ratio")}), med(o["wall_with"]), med(o["wall_without"]), med(o["run_s_with"]), med(o["run_s_without"]))
     sys.exit(0)
 
+if os.environ.get("ONLY_INDUCTOR") == "1":
+    I = os.path.join(WORK, "torchinductor")
+    cold = workload("inductor", {"TORCHINDUCTOR_CACHE_DIR": I}, True)
+    ks = kernels(I)
+    print("inductor cold", cold["rc"], cold["seconds"], "kernels", len(ks), "with a miss", sum(k["misses"] > 0 for k in ks),
+          "misses", sum(k["misses"] for k in ks), "hits", sum(k["hits"] for k in ks))
+    sys.exit(0)
+
 # Triton kernels, TRITON_CACHE_DIR set by the user
 res["triton_cold"] = workload("triton", {"TRITON_CACHE_DIR": T}, True)
 res["triton_after_cold"] = kernels(T)

@@ -8,8 +8,8 @@ Enable it with no code change:
 It behaves exactly like Triton's own FileCacheManager and also appends one JSON
 line per group lookup (cache key, kernel name, hit or miss, cache dir, time,
 pid) to a log of its own process under `<cache dir>/.mcm/hits/` (or
-`$MCM_HITS_DIR`). Lines are buffered and written every second and at exit,
-with O_APPEND, without locks. `mcm index`, `list`, `stats` and `prune` read
+`$MCM_HITS_DIR`). Hits are buffered and written every second and at exit;
+a miss (a compile follows) is written at once; always with O_APPEND, no locks. `mcm index`, `list`, `stats` and `prune` read
 the logs. Recording never breaks or slows the program: a failure to record is
 reported once on stderr and recording stops; the program goes on.
 
@@ -62,6 +62,10 @@ class _Recorder:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="mcm-tracker", daemon=True)
                     self._thread.start()
+            if not hit:
+                # a miss is followed by a compile that dwarfs one write, and compile workers
+                # (Inductor's pool) may end with os._exit, which skips atexit: write it now
+                self.flush()
         except Exception as e:  # never the program's problem
             self._fail(e)
 

@@ -66,6 +66,15 @@ class TrackerTest(unittest.TestCase):
         self.assertTrue(first["key"].startswith("KEY"))
         self.assertEqual(len({e["pid"] for e in ev}), 1)
 
+    def test_a_miss_is_written_before_an_abrupt_exit(self):
+        # Inductor's compile workers can end with os._exit, which skips atexit
+        code = WORKLOAD.replace('print("done", n)', 'os._exit(0)')
+        env = dict(os.environ, PYTHONPATH=PATH, TRITON_CACHE_DIR=self.cache)
+        r = subprocess.run([sys.executable, "-c", code, "10"], env=env, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ev = events(os.path.join(self.cache, ".mcm", "hits"))
+        self.assertEqual(sum(not e["hit"] for e in ev), 5, "every miss is on disk")
+
     def test_behaves_like_file_cache_manager(self):
         env = dict(os.environ, PYTHONPATH=PATH, TRITON_CACHE_DIR=self.cache)
         code = textwrap.dedent("""
