@@ -1,3 +1,4 @@
+import { lstatSync } from "node:fs";
 import { parseDuration } from "../core/duration.js";
 import { McmError, NothingMatched } from "../core/errors.js";
 import type { KernelFilters } from "../core/filters.js";
@@ -37,6 +38,7 @@ export interface PruneOptions extends FilterOptions {
 }
 
 const SHOWN = 50;
+const LSTAT = { throwIfNoEntry: false } as const;
 
 function checkFlags(o: PruneOptions): void {
   const modes = [o.full && "--full", o.deduplicate && "--deduplicate", o.maxSize !== undefined && "--max-size"].filter(
@@ -167,7 +169,11 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
     }
     const done = applyPlan(plan, { dryRun: false });
     warnings.push(...done.warnings);
-    for (const r of roots) await indexRoot(ctx.db, r.path, { mode: r.layout }); // the index follows the disk
+    // the index follows the disk: what the plan changed directly, then a cheap incremental check
+    ctx.db.followPrune(
+      done.changes.map((c) => ({ ...c, dirMtime: c.gone ? null : (lstatSync(c.path, LSTAT)?.mtimeMs ?? null) })),
+    );
+    for (const r of roots) await indexRoot(ctx.db, r.path, { mode: r.layout });
     const freed = { kernels: done.kernels, files: done.files, bytes: done.bytes };
     if (o.json) ctx.json(report(true, freed));
     else {

@@ -222,6 +222,31 @@ export class IndexDb {
     };
   }
 
+  /**
+   * Makes the index follow a prune without re-reading the folders: kernels that
+   * went are forgotten; others lose the files removed and take the folder's new mtime.
+   */
+  followPrune(changes: { path: string; gone: boolean; removedFiles: string[]; dirMtime: number | null }[]): void {
+    const forget = this.db.prepare("DELETE FROM kernels WHERE path = ?");
+    const setFiles = this.db.prepare("UPDATE kernel_blobs SET files = ? WHERE path = ?");
+    const setSizes = this.db.prepare(`UPDATE kernels SET total_size = ?, ir_size = ?, asm_size = ?, file_count = ?,
+      dir_mtime = ? WHERE path = ?`);
+    this.db.transaction(() => {
+      for (const c of changes) {
+        if (c.gone || c.dirMtime === null) {
+          forget.run(c.path); // gone, or its folder cannot be read: the next index reads it again
+          continue;
+        }
+        const removed = new Set(c.removedFiles);
+        const files = this.kernelBlob(c.path).files.filter((f) => !removed.has(f.name));
+        const sum = (kind?: string) =>
+          files.reduce((n, f) => n + (kind === undefined || f.kind === kind ? f.size : 0), 0);
+        setFiles.run(JSON.stringify(files.map((f) => [f.name, f.kind, f.size])), c.path);
+        setSizes.run(sum(), sum("ir"), sum("asm"), files.length, c.dirMtime, c.path);
+      }
+    })();
+  }
+
   /** Runs `fn` holding the write lock: concurrent mcm processes take turns. */
   exclusive<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
@@ -368,8 +393,11 @@ export class IndexDb {
     return rows.map(toKernelRow);
   }
 
+  private blobStmt: Database.Statement | undefined;
+
   kernelBlob(path: string): { files: KernelFile[]; metadata: string | null } {
-    const r = this.db.prepare("SELECT files, metadata FROM kernel_blobs WHERE path = ?").get(path) as Raw | undefined;
+    this.blobStmt ??= this.db.prepare("SELECT files, metadata FROM kernel_blobs WHERE path = ?");
+    const r = this.blobStmt.get(path) as Raw | undefined;
     if (!r) return { files: [], metadata: null };
     const files = (JSON.parse(r.files as string) as [string, KernelFile["kind"], number][]).map(
       ([name, kind, size]) => ({

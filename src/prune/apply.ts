@@ -15,6 +15,8 @@ export interface ApplyResult {
   files: number;
   bytes: number;
   warnings: ScanWarning[];
+  /** what changed, per kernel folder, so that the index can follow without re-reading */
+  changes: { path: string; gone: boolean; removedFiles: string[] }[];
 }
 
 const BINARY_EXTS = new Set(BACKENDS.flatMap((b) => b.binaryExts));
@@ -28,7 +30,7 @@ function assertRemovable(file: string): void {
 }
 
 /** The kernel folder is still a real folder where the plan saw it, inside its root. */
-function folderOk(e: PlanEntry, warnings: ScanWarning[]): boolean {
+function folderOk(e: PlanEntry, warnings: ScanWarning[], realParent: (dir: string) => string): boolean {
   if (!isInside(e.root, e.path) || e.path === e.root) {
     warnings.push(warn(e.path, "outside-root", "outside its cache root; left alone"));
     return false;
@@ -38,7 +40,7 @@ function folderOk(e: PlanEntry, warnings: ScanWarning[]): boolean {
     warnings.push(warn(e.path, "vanished", "vanished before it was pruned"));
     return false;
   }
-  if (!st.isDirectory() || realpathSync(dirname(e.path)) !== dirname(e.path)) {
+  if (!st.isDirectory() || realParent(dirname(e.path)) !== dirname(e.path)) {
     warnings.push(warn(e.path, "changed", "no longer a plain folder inside the cache; left alone"));
     return false;
   }
@@ -46,10 +48,20 @@ function folderOk(e: PlanEntry, warnings: ScanWarning[]): boolean {
 }
 
 export function applyPlan(plan: PrunePlan, opts: { dryRun: boolean }): ApplyResult {
-  const result: ApplyResult = { kernels: 0, files: 0, bytes: 0, warnings: [] };
+  const result: ApplyResult = { kernels: 0, files: 0, bytes: 0, warnings: [], changes: [] };
   const trashRoots = new Set<string>();
+  // every kernel of a Triton dir shares its parent: resolve each parent once
+  const parents = new Map<string, string>();
+  const realParent = (dir: string) => {
+    let real = parents.get(dir);
+    if (real === undefined) {
+      real = realpathSync(dir);
+      parents.set(dir, real);
+    }
+    return real;
+  };
   for (const e of plan.entries) {
-    if (!folderOk(e, result.warnings)) continue;
+    if (!folderOk(e, result.warnings, realParent)) continue;
     try {
       if (e.action === "remove-kernel") removeKernel(e, opts.dryRun, result, trashRoots);
       else if (e.action === "remove-files") removeFiles(e, opts.dryRun, result);
@@ -69,13 +81,14 @@ function removeKernel(e: PlanEntry, dryRun: boolean, r: ApplyResult, trashRoots:
     renameSync(e.path, `${trashDir(e.root)}/${e.hash}.${randomBytes(4).toString("hex")}`);
     trashRoots.add(e.root);
   }
+  r.changes.push({ path: e.path, gone: true, removedFiles: e.files });
   r.kernels++;
   r.files += e.files.length;
   r.bytes += e.bytes;
 }
 
 function removeFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult): void {
-  let removed = 0;
+  const removed: string[] = [];
   for (const f of e.files) {
     assertRemovable(f);
     const p = `${e.path}/${f}`;
@@ -86,11 +99,14 @@ function removeFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult): void {
     }
     if (st.isDirectory()) continue;
     if (!dryRun) unlinkSync(p); // a symlink goes itself; its target is never touched
-    removed++;
+    removed.push(f);
     r.files++;
     r.bytes += st.size;
   }
-  if (removed) r.kernels++;
+  if (removed.length) {
+    r.kernels++;
+    r.changes.push({ path: e.path, gone: false, removedFiles: removed });
+  }
 }
 
 function linkFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult): void {
@@ -127,5 +143,8 @@ function linkFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult): void {
     r.files++;
     r.bytes += b.size;
   }
-  if (linked) r.kernels++;
+  if (linked) {
+    r.kernels++;
+    r.changes.push({ path: e.path, gone: false, removedFiles: [] });
+  }
 }
