@@ -66,8 +66,9 @@ function liveWriter(files: { name: string }[]): number | null {
 function buildPlan(ctx: Context, o: PruneOptions, filters: KernelFilters, warnings: ScanWarning[]): PrunePlan {
   const now = Date.now();
   const protect = { now, keepRecentMs: o.keepRecent !== undefined ? parseDuration(o.keepRecent) : undefined };
+  const filesOf = ctx.db.kernelFilesFor(filters);
   const candidates: Candidate[] = ctx.db.queryKernels(filters).map((k: KernelRow) => {
-    const files = ctx.db.kernelBlob(k.path).files;
+    const files = filesOf.get(k.path) ?? [];
     return { ...k, files, liveWriter: liveWriter(files) };
   });
   if (o.full) return planFull(candidates, protect);

@@ -62,17 +62,8 @@ function toKernelRow(r: Raw): KernelRow {
 export class IndexDb {
   readonly db: Database.Database;
 
-  constructor(
-    readonly path: string,
-    opts: { snapshot?: boolean } = {},
-  ) {
+  constructor(readonly path: string) {
     try {
-      if (opts.snapshot) {
-        // a read-only view frozen at its first read: lookups that writers elsewhere cannot slow down
-        this.db = new Database(path, { readonly: true });
-        this.db.exec("BEGIN");
-        return;
-      }
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path);
       this.db.pragma("journal_mode = WAL");
@@ -393,20 +384,23 @@ export class IndexDb {
     return rows.map(toKernelRow);
   }
 
+  /** The files of every kernel that matches `f`, in one query. */
+  kernelFilesFor(f: KernelFilters): Map<string, KernelFile[]> {
+    const { where, args } = filterSql(f, Date.now());
+    const rows = this.db
+      .prepare(`SELECT path, files FROM kernel_blobs WHERE path IN (SELECT path FROM kernels ${where})`)
+      .raw()
+      .all(...args) as [string, string][];
+    return new Map(rows.map(([p, files]) => [p, parseFiles(files)]));
+  }
+
   private blobStmt: Database.Statement | undefined;
 
   kernelBlob(path: string): { files: KernelFile[]; metadata: string | null } {
     this.blobStmt ??= this.db.prepare("SELECT files, metadata FROM kernel_blobs WHERE path = ?");
     const r = this.blobStmt.get(path) as Raw | undefined;
     if (!r) return { files: [], metadata: null };
-    const files = (JSON.parse(r.files as string) as [string, KernelFile["kind"], number][]).map(
-      ([name, kind, size]) => ({
-        name,
-        kind,
-        size,
-      }),
-    );
-    return { files, metadata: r.metadata as string | null };
+    return { files: parseFiles(r.files as string), metadata: r.metadata as string | null };
   }
 
   /** Sums for `stats`, over the kernels that match `f`. */
@@ -446,6 +440,14 @@ export class IndexDb {
         GROUP BY kind ORDER BY bytes DESC, kind`)
       .all(...args) as { kind: string; entries: number; files: number; bytes: number }[];
   }
+}
+
+function parseFiles(text: string): KernelFile[] {
+  return (JSON.parse(text) as [string, KernelFile["kind"], number][]).map(([name, kind, size]) => ({
+    name,
+    kind,
+    size,
+  }));
 }
 
 function filterSql(f: KernelFilters, now: number): { where: string; args: unknown[] } {

@@ -89,20 +89,23 @@ function removeKernel(e: PlanEntry, dryRun: boolean, r: ApplyResult, trashRoots:
 
 function removeFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult): void {
   const removed: string[] = [];
-  for (const f of e.files) {
+  e.files.forEach((f, i) => {
     assertRemovable(f);
     const p = `${e.path}/${f}`;
-    const st = lstatSync(p, { throwIfNoEntry: false });
-    if (!st) {
-      r.warnings.push(warn(p, "vanished", "vanished before it was pruned"));
-      continue;
+    try {
+      // a symlink goes itself, its target is never touched; a folder is refused (EISDIR)
+      if (dryRun) lstatSync(p);
+      else unlinkSync(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") r.warnings.push(warn(p, "vanished", "vanished before it was pruned"));
+      else if (code !== "EISDIR" && code !== "EPERM") throw err;
+      return;
     }
-    if (st.isDirectory()) continue;
-    if (!dryRun) unlinkSync(p); // a symlink goes itself; its target is never touched
     removed.push(f);
     r.files++;
-    r.bytes += st.size;
-  }
+    r.bytes += e.sizes[i] ?? 0;
+  });
   if (removed.length) {
     r.kernels++;
     r.changes.push({ path: e.path, gone: false, removedFiles: removed });

@@ -25,6 +25,8 @@ export interface PlanEntry {
   action: PlanAction;
   /** names of the files removed (remove-files), or every file (remove-kernel) */
   files: string[];
+  /** their sizes when the plan was made */
+  sizes: number[];
   links?: LinkStep[];
   bytes: number;
   reason: string;
@@ -83,6 +85,7 @@ function wholeKernel(k: Candidate, reason: string): PlanEntry {
     ...base(k),
     action: "remove-kernel",
     files: k.files.map((f) => f.name),
+    sizes: k.files.map((f) => f.size),
     bytes: k.files.reduce((n, f) => n + f.size, 0),
     reason,
   };
@@ -104,6 +107,7 @@ export function planIrOnly(kernels: Candidate[], o: ProtectOptions & { asm: bool
       ...base(k),
       action: "remove-files",
       files: files.map((f) => f.name),
+      sizes: files.map((f) => f.size),
       bytes: files.reduce((n, f) => n + f.size, 0),
       reason: o.asm ? "IR and assembly are not needed for a hit" : "IR is not needed for a hit",
     });
@@ -192,6 +196,7 @@ export function planDeduplicate(groups: DuplicateGroup[], o: ProtectOptions & { 
         ...base(d),
         action: "link-files",
         files: files.map((f) => f.file),
+        sizes: files.map((f) => f.size),
         links: files.map((f) => ({ file: f.file, target: `${keeper.path}/${f.file}` })),
         bytes: files.reduce((n, f) => n + f.size, 0),
         reason,

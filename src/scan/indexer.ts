@@ -13,7 +13,7 @@ import { emptyWalk, layoutFor, NO_VLLM } from "../layouts/index.js";
 import { log } from "../log.js";
 import { readArtifact } from "./artifact.js";
 import { bucketOf } from "./digest.js";
-import { type CheckedBatch, checkBatch, type EntryBatch, type StoreCounts, storeBatch } from "./jobs.js";
+import { checkBatch, type EntryBatch, type StoreCounts, settleBatch, storeBatch } from "./jobs.js";
 import { errorCode, isMcmName, warn } from "./util.js";
 
 export interface IndexOptions {
@@ -189,29 +189,26 @@ async function readAll(
     done += b.names.length;
     bar?.update(done);
   };
-  // Phase one (stat and digest) runs here: starting workers costs more than
-  // the stat calls of an unchanged cache. A first index has nothing to compare.
-  let changed: EntryBatch[] = batches;
-  const checked = new Map<EntryBatch, CheckedBatch>();
+  // Phase one (stat and digest) and the lookups of what changed run here:
+  // starting workers costs more than that for a cache that barely changed.
+  // A first index has nothing to compare.
+  let toStore: EntryBatch[] = batches;
   if (!batches[0]?.fresh) {
-    changed = [];
+    toStore = [];
     for (const b of batches) {
       const c = checkBatch(b);
-      if (c.done) {
-        tally(b, c.counts);
-        progress(b);
-      } else {
-        changed.push(b);
-        checked.set(b, c);
-      }
+      const rest = c.done ? null : settleBatch(b, c, db);
+      tally(b, c.counts);
+      if (rest) toStore.push(rest);
+      else progress(b);
     }
   }
   const threads = opts.threads ?? defaultThreads();
-  const toRead = changed.reduce((n, b) => n + b.names.length, 0);
+  const toRead = toStore.reduce((n, b) => n + b.names.length, 0);
   // workers open the database themselves: an in-memory one cannot be shared
   if (threads === 0 || db.path === ":memory:" || toRead < (opts.minJobsForThreads ?? 2000)) {
-    for (const b of changed) {
-      tally(b, storeBatch(b, checked.get(b) ?? checkBatch(b), db, db));
+    for (const b of toStore) {
+      tally(b, storeBatch(b, db));
       progress(b);
     }
     bar?.stop();
@@ -225,7 +222,7 @@ async function readAll(
       return new Promise<void>((resolveDone, reject) => {
         let current: EntryBatch | undefined;
         const feed = () => {
-          current = changed[next++];
+          current = toStore[next++];
           worker.postMessage(current ?? null);
         };
         worker.on("message", (c: StoreCounts) => {

@@ -16,6 +16,10 @@ export interface EntryBatch {
   fresh: boolean;
   /** the digest of each bucket in this batch at the last index */
   digests: Record<string, number>;
+  /** per name, what the index holds (looked up on the main thread); absent when fresh */
+  known?: (KnownEntry | null)[];
+  /** only the changed names of a batch: its digests are not the buckets' */
+  partial?: boolean;
 }
 
 export interface StoreCounts {
@@ -112,16 +116,39 @@ export function checkBatch(b: EntryBatch): CheckedBatch {
 }
 
 /**
- * Phase two: looks the entries up in the index (through `snapshot`), reads
- * those that changed, and writes them in one transaction. Runs on the main
- * thread or in a worker with its own connections, so that the writing is
- * spread over the threads too.
+ * Between the phases, on the main thread: looks a changed batch up in the index
+ * (one query) and keeps only the entries whose mtime differs, so that workers
+ * start only for real reading.
  */
-export function storeBatch(b: EntryBatch, c: CheckedBatch, db: IndexDb, snapshot: IndexDb): StoreCounts {
+export function settleBatch(b: EntryBatch, c: CheckedBatch, db: IndexDb): EntryBatch | null {
+  const held = db.lookupEntries(c.paths);
+  const names: string[] = [];
+  const known: (KnownEntry | null)[] = [];
+  c.paths.forEach((p, i) => {
+    const k = held.get(p) ?? null;
+    const st = c.stats[i];
+    if (k) c.counts.knownSeen++;
+    if (k && st && !(st instanceof Error) && st.mtimeMs === k.mtime) return; // unchanged
+    names.push(b.names[i] as string);
+    known.push(k);
+  });
+  return names.length ? { ...b, names, known, partial: true } : null;
+}
+
+/**
+ * Phase two: stats the entries again, reads those that changed, and writes
+ * them in one transaction. Runs on the main thread or in a worker with its own
+ * connection, so that the writing is spread over the threads too.
+ */
+export function storeBatch(b: EntryBatch, db: IndexDb): StoreCounts {
+  const c = checkBatch({ ...b, fresh: true }); // stats and (for a whole batch) digests
   const { counts, paths, stats } = c;
-  const held = b.fresh ? new Map<string, KnownEntry>() : snapshot.lookupEntries(paths);
-  const known = paths.map((p) => held.get(p));
-  counts.knownSeen = known.filter((k) => k !== undefined).length;
+  const known = paths.map((_, i) => b.known?.[i] ?? undefined);
+  if (!b.partial) counts.knownSeen = known.filter((k) => k !== undefined).length;
+  else {
+    counts.knownSeen = 0; // counted by settleBatch
+    counts.digests = {};
+  }
   // read before taking the write lock
   const results = paths.map((p, i) => check(b, p, stats[i] as Stat, known[i]));
   if (results.every((r) => r === "unchanged")) return counts;
