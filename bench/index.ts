@@ -6,16 +6,20 @@
 //   BENCH_SHORT_RUNS=10       runs of `list` and `--help` (median)
 //   BENCH_SPARSE=1            write non-JSON files as sparse files of the same size
 //   BENCH_RSS=wrapper         read peak RSS in-process even where GNU time exists
+//   BENCH_PRUNE=0             skip the prune measurements (always at 10k kernels, whatever BENCH_SIZES)
+//   BENCH_PRUNE_RUNS=3        rounds of prune and its baseline (median); each run copies the 10k cache
+//   BENCH_PRUNE_DIR=/dev/shm  where those copies go (default bench/.work): the filesystem sets the baselines
 //
 // Results: a table on stdout and bench/.work/results.json. Always exits 0 once
 // it has measured: FAIL rows are a report, not an error.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CacheInfo, ensureCache, loadTemplates, RARE_NAME, type Templates } from "./generate.js";
 import { median, type RssRunner, rssRunner, timed } from "./measure.js";
+import { benchPrune, PRUNE_TARGET, type PruneResult, pruneNotes, pruneRows } from "./prune.js";
 import { mb, ms, type Row, ratio, table } from "./report.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -30,7 +34,11 @@ const TARGET = {
   listMs: 200,
   helpOverNode: 3,
   rssMb: 300,
+  pruneOverBaseline: PRUNE_TARGET,
 };
+
+/** The issue sets the prune targets on a cache of this many kernels. */
+const PRUNE_KERNELS = 10_000;
 
 function envInt(name: string, fallback: number): number {
   const v = process.env[name];
@@ -70,6 +78,24 @@ function removeDb(db: string): void {
 
 /** Flushes dirty pages (a fresh cache, the last run's database) so that writeback does not overlap a timed run. */
 function settle(): void {
+  spawnSync("sync");
+}
+
+function dirtyKb(): number {
+  const m = readFileSync("/proc/meminfo", "utf8");
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(m)?.[1] ?? 0);
+  return field("Dirty") + field("Writeback");
+}
+
+/**
+ * For the prune runs, which follow gigabytes of copying and deleting: sync, wait
+ * (up to 10 s) until writeback has drained, then a second's quiet.
+ */
+function settleLong(): void {
+  const deadline = performance.now() + 10_000;
+  do spawnSync("sync");
+  while (existsSync("/proc/meminfo") && dirtyKb() > 1024 && performance.now() < deadline);
+  spawnSync("sleep", ["1"]);
   spawnSync("sync");
 }
 
@@ -276,6 +302,9 @@ function main(): void {
   const runs = envInt("BENCH_RUNS", 3);
   const shortRuns = envInt("BENCH_SHORT_RUNS", 10);
   const sparse = process.env.BENCH_SPARSE === "1";
+  const prune = process.env.BENCH_PRUNE !== "0";
+  const pruneRounds = envInt("BENCH_PRUNE_RUNS", 3);
+  const pruneDir = process.env.BENCH_PRUNE_DIR?.trim() || WORK;
   mkdirSync(WORK, { recursive: true });
   ensureBuilt();
 
@@ -286,6 +315,16 @@ function main(): void {
     templates ??= loadTemplates(WORK, FIXTURE);
     return ensureCache(join(WORK, `triton-${n}`), n, templates, sparse);
   });
+  // the same cache as the 10k size above when BENCH_SIZES has it; the source is only ever copied
+  let pruneSource: CacheInfo | undefined;
+  if (prune) {
+    pruneSource = caches.find((c) => c.kernels === PRUNE_KERNELS);
+    if (!pruneSource) {
+      progress(`cache of ${PRUNE_KERNELS} kernels for prune: ${join(WORK, `triton-${PRUNE_KERNELS}`)}`);
+      templates ??= loadTemplates(WORK, FIXTURE);
+      pruneSource = ensureCache(join(WORK, `triton-${PRUNE_KERNELS}`), PRUNE_KERNELS, templates, sparse);
+    }
+  }
 
   settle();
   const help = benchHelp(shortRuns);
@@ -295,6 +334,23 @@ function main(): void {
     const r = benchSize(cache, runs, shortRuns, rss);
     results.push(r);
     rows.push(...sizeRows(r));
+  }
+  // last: gigabytes of copies and deletes would disturb the measurements above
+  let pruned: PruneResult | undefined;
+  if (pruneSource) {
+    const copy = join(pruneDir, `mcm-prune-copy-${PRUNE_KERNELS}`);
+    progress(`[prune] ${pruneRounds} x (prune + baseline), each on a fresh copy of ${pruneSource.root} at ${copy}`);
+    pruned = benchPrune({
+      source: pruneSource,
+      copy,
+      db: join(WORK, `prune-${PRUNE_KERNELS}.db`),
+      rounds: pruneRounds,
+      mcm: (args) => mcm(args),
+      removeDb,
+      settle: settleLong,
+      progress,
+    });
+    rows.push(...pruneRows(pruned));
   }
 
   const cpu = cpus();
@@ -309,11 +365,12 @@ function main(): void {
   for (const r of results) {
     if (r.warningLine) process.stdout.write(`note: index of ${r.cache.kernels} printed: ${r.warningLine}\n`);
   }
+  if (pruned) process.stdout.write(`${pruneNotes(pruned).join("\n")}\n`);
 
   const out = join(WORK, "results.json");
   writeFileSync(
     out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results, prune: pruned ?? null }, null, 2)}\n`,
   );
   process.stdout.write(`results: ${out}\n`);
 }

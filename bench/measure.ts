@@ -14,6 +14,7 @@ export interface RunOptions {
   /** keep stdout (else it goes to /dev/null) */
   capture?: boolean;
   env?: NodeJS.ProcessEnv;
+  cwd?: string;
 }
 
 /** Runs a command to completion and returns its wall time; throws when it fails. */
@@ -24,6 +25,7 @@ export function timed(cmd: string, args: string[], opts: RunOptions = {}): Timed
     encoding: "utf8",
     maxBuffer: 1 << 30,
     env: opts.env ?? process.env,
+    cwd: opts.cwd,
   });
   const ms = performance.now() - started;
   if (r.error) throw r.error;
