@@ -3,7 +3,7 @@ import { parseDuration } from "../core/duration.js";
 import { McmError, NothingMatched } from "../core/errors.js";
 import type { KernelFilters } from "../core/filters.js";
 import { parseSize } from "../core/size.js";
-import type { KernelRow, ScanWarning } from "../core/types.js";
+import type { KernelFile, KernelRow, ScanWarning } from "../core/types.js";
 import { verbosity } from "../log.js";
 import { applyPlan } from "../prune/apply.js";
 import { findDuplicates } from "../prune/fingerprint.js";
@@ -63,10 +63,15 @@ function liveWriter(files: { name: string }[]): number | null {
   return null;
 }
 
-function buildPlan(ctx: Context, o: PruneOptions, filters: KernelFilters, warnings: ScanWarning[]): PrunePlan {
+function buildPlan(
+  ctx: Context,
+  o: PruneOptions,
+  filters: KernelFilters,
+  warnings: ScanWarning[],
+  filesOf: Map<string, KernelFile[]>,
+): PrunePlan {
   const now = Date.now();
   const protect = { now, keepRecentMs: o.keepRecent !== undefined ? parseDuration(o.keepRecent) : undefined };
-  const filesOf = ctx.db.kernelFilesFor(filters);
   const candidates: Candidate[] = ctx.db.queryKernels(filters).map((k: KernelRow) => {
     const files = filesOf.get(k.path) ?? [];
     return { ...k, files, liveWriter: liveWriter(files) };
@@ -135,7 +140,8 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
       // the plan is made from the disk as it is now, not from an older index
       await indexRoot(ctx.db, r.path, { mode: r.layout, progress: process.stderr.isTTY === true });
     }
-    const plan = buildPlan(ctx, o, filters, warnings);
+    const filesOf = ctx.db.kernelFilesFor(filters);
+    const plan = buildPlan(ctx, o, filters, warnings, filesOf);
     const report = (applied: boolean, freed: unknown) => ({
       mode: plan.mode,
       kernels: plan.kernels,
@@ -173,6 +179,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
     // the index follows the disk: what the plan changed directly, then a cheap incremental check
     ctx.db.followPrune(
       done.changes.map((c) => ({ ...c, dirMtime: c.gone ? null : (lstatSync(c.path, LSTAT)?.mtimeMs ?? null) })),
+      filesOf,
     );
     for (const r of roots) await indexRoot(ctx.db, r.path, { mode: r.layout });
     const freed = { kernels: done.kernels, files: done.files, bytes: done.bytes };

@@ -217,7 +217,11 @@ export class IndexDb {
    * Makes the index follow a prune without re-reading the folders: kernels that
    * went are forgotten; others lose the files removed and take the folder's new mtime.
    */
-  followPrune(changes: { path: string; gone: boolean; removedFiles: string[]; dirMtime: number | null }[]): void {
+  followPrune(
+    changes: { path: string; gone: boolean; removedFiles: string[]; dirMtime: number | null }[],
+    /** the files as the plan saw them, to spare reading them back */
+    filesBefore: Map<string, KernelFile[]> = new Map(),
+  ): void {
     const forget = this.db.prepare("DELETE FROM kernels WHERE path = ?");
     const setFiles = this.db.prepare("UPDATE kernel_blobs SET files = ? WHERE path = ?");
     const setSizes = this.db.prepare(`UPDATE kernels SET total_size = ?, ir_size = ?, asm_size = ?, file_count = ?,
@@ -229,7 +233,7 @@ export class IndexDb {
           continue;
         }
         const removed = new Set(c.removedFiles);
-        const files = this.kernelBlob(c.path).files.filter((f) => !removed.has(f.name));
+        const files = (filesBefore.get(c.path) ?? this.kernelBlob(c.path).files).filter((f) => !removed.has(f.name));
         const sum = (kind?: string) =>
           files.reduce((n, f) => n + (kind === undefined || f.kind === kind ? f.size : 0), 0);
         setFiles.run(JSON.stringify(files.map((f) => [f.name, f.kind, f.size])), c.path);
