@@ -8,7 +8,7 @@ import { IndexDb } from "../db/index.js";
 import { LAYOUT_NAMES } from "../layouts/index.js";
 import { log, verbosity } from "../log.js";
 import { type Colors, makeColors } from "../report/colors.js";
-import { indexRoot, resolveCacheDir } from "../scan/indexer.js";
+import { resolveCacheDir } from "../scan/cache-dir.js";
 import { refreshRoots } from "../scan/refresh.js";
 
 export interface GlobalOptions {
@@ -85,6 +85,7 @@ export async function freshIndex(
 ): Promise<IndexSummary[]> {
   const progress = process.stderr.isTTY === true;
   if (cacheDir !== undefined && ctx.db.rootsFor(cacheDir).length === 0) {
+    const { indexRoot } = await import("../scan/indexer.js");
     return [await indexRoot(ctx.db, cacheDir, { mode, progress })];
   }
   return refreshRoots(ctx.db, cacheDir, { progress });

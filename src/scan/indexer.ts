@@ -1,17 +1,16 @@
 // Brings the index of one cache root up to date with the disk, re-reading only
 // entries whose folder mtime changed.
 
-import { readdirSync, realpathSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
 import { Worker } from "node:worker_threads";
-import { McmError } from "../core/errors.js";
 import type { IndexSummary, Mode, ScanWarning } from "../core/types.js";
 import type { IndexDb } from "../db/index.js";
 import { hitDirs, ingestHits } from "../hits/ingest.js";
 import { emptyWalk, layoutFor, NO_VLLM } from "../layouts/index.js";
 import { log } from "../log.js";
 import { readArtifact } from "./artifact.js";
+import { resolveCacheDir } from "./cache-dir.js";
 import { bucketOf } from "./digest.js";
 import { checkBatch, type EntryBatch, type StoreCounts, settleBatch, storeBatch } from "./jobs.js";
 import { errorCode, isMcmName, warn } from "./util.js";
@@ -26,18 +25,6 @@ export interface IndexOptions {
 }
 
 const BATCH = 256;
-
-/** The absolute, symlink-free path of an existing cache folder, or a clear error. */
-export function resolveCacheDir(dir: string): string {
-  let real: string;
-  try {
-    real = realpathSync(resolve(dir));
-  } catch {
-    throw new McmError(`cache dir not found: ${dir}`);
-  }
-  if (!statSync(real).isDirectory()) throw new McmError(`cache dir is not a folder: ${dir}`);
-  return real;
-}
 
 export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOptions): Promise<IndexSummary> {
   const started = performance.now();

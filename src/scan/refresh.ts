@@ -3,7 +3,7 @@ import type { IndexSummary } from "../core/types.js";
 import type { IndexDb } from "../db/index.js";
 import { hitDirs, ingestHits } from "../hits/ingest.js";
 import { log } from "../log.js";
-import { type IndexOptions, indexRoot } from "./indexer.js";
+import type { IndexOptions } from "./indexer.js";
 
 /**
  * Re-indexes the indexed roots (or only `only`) whose watched folders changed
@@ -25,8 +25,11 @@ export async function refreshRoots(
     const changed = Object.entries(r.watch).some(
       ([dir, mtime]) => statSync(dir, { throwIfNoEntry: false })?.mtimeMs !== mtime,
     );
-    if (changed) out.push(await indexRoot(db, r.path, { ...opts, mode: r.layout }));
-    else ingestHits(db, hitDirs(Object.keys(r.digests))); // appends to a hit log change no folder's mtime
+    if (changed) {
+      // loaded only when needed: a clean refresh, the usual case, stays light
+      const { indexRoot } = await import("./indexer.js");
+      out.push(await indexRoot(db, r.path, { ...opts, mode: r.layout }));
+    } else ingestHits(db, hitDirs(Object.keys(r.digests))); // appends to a hit log change no folder's mtime
   }
   return out;
 }
