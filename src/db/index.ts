@@ -130,10 +130,11 @@ export class IndexDb {
    */
   knownEntries(root: string, all = true): Map<string, KnownEntry> {
     const m = new Map<string, KnownEntry>();
+    const artifacts = "SELECT path, dir_mtime, 0 FROM others WHERE root = @root AND dir_mtime < 0";
     const sql = all
-      ? "SELECT path, dir_mtime AS mtime, 1 AS k FROM kernels WHERE root = ? UNION ALL SELECT path, dir_mtime, 0 FROM others WHERE root = ?"
-      : "SELECT path, dir_mtime, 0 FROM others WHERE root = ? AND dir_mtime < 0 AND ? IS NOT NULL";
-    const rows = this.db.prepare(sql).raw().all(root, root) as [string, number, number][];
+      ? "SELECT path, dir_mtime, 1 FROM kernels WHERE root = @root UNION ALL SELECT path, dir_mtime, 0 FROM others WHERE root = @root"
+      : artifacts;
+    const rows = this.db.prepare(sql).raw().all({ root }) as [string, number, number][];
     for (const [p, mtime, k] of rows) m.set(p, { mtime, kernel: k === 1 });
     return m;
   }

@@ -110,7 +110,7 @@ function findKernelName(unsorted: string[]): string | null {
   return null;
 }
 
-export function classifyOther(key: string, names: string[]): OtherKind {
+function classifyOther(key: string, names: string[]): OtherKind {
   if (key.startsWith("tmp.pid_") || key.includes(".tmp.pid_")) return "tmp";
   if (names.length > 0 && names.every((n) => n.endsWith(".autotune.json"))) return "autotune";
   if (names.some((n) => n.startsWith("__triton_launcher"))) return "launcher";
