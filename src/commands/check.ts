@@ -26,7 +26,7 @@ function tally(groups: { kernels: number; reasons: Reason[] }[]) {
       by.set(k, t);
     }
   }
-  return [...by.values()].sort((a, b) => b.kernels - a.kernels || a.message.localeCompare(b.message));
+  return [...by.values()].sort((a, b) => b.kernels - a.kernels); // stable: ties keep the verdict's order
 }
 
 export async function run(o: CheckOptions, g: GlobalOptions): Promise<number> {
