@@ -22,6 +22,10 @@ It also runs `mcm check --json` on each cache (real nvidia-smi and Triton here).
 
 Run on a machine with a GPU, Triton and PyTorch, with `mcm` on PATH:
     python3 gpu/check_move.py [OUT_DIR]        (default: $OUT, else /tmp/out)
+e.g. after `bash gpu/bundle.sh` here, carrying .device, on the GPU machine:
+    xz -dc .device/node.xz >/tmp/node && chmod +x /tmp/node && mkdir -p /tmp/bin &&
+    ln -sf /tmp/node /tmp/bin/node && ln -sf "$PWD/.device/mcm/bin/mcm" /tmp/bin/mcm &&
+    PATH=/tmp/bin:$PATH python3 gpu/check_move.py "$OUT"
 Writes OUT_DIR/move-check.json and OUT_DIR/move-check.txt. Exits 0 when every
 scenario did what it should, 1 when one did not, 2 when a step failed (an mcm
 command exited non-zero, the workload crashed) or the warm baseline still compiled.
