@@ -165,6 +165,17 @@ export async function main(argv: string[]): Promise<number> {
       code = await (await import("./commands/stats.js")).run(o, globals());
     });
 
+  program
+    .command("check")
+    .description("which indexed kernels can hit on this machine: GPU arch, Triton version, group paths")
+    .option("--cache-dir <path>", "only this cache folder")
+    .option("--python <cmd>", "the Python whose Triton counts", "python3")
+    .option("--strict", "exit 1 unless every kernel can be used here")
+    .option("--json", "print JSON")
+    .action(async (o) => {
+      code = await (await import("./commands/check.js")).run(o, globals());
+    });
+
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;
