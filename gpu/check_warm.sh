@@ -11,7 +11,9 @@ export MCM_DB="$work/index.db"
 unset TRITON_CACHE_DIR TORCHINDUCTOR_CACHE_DIR VLLM_CACHE_ROOT
 
 start=$(date +%s.%N)
-mcm warm --host-cache-dir "$work" --tarball --output "$work/warmed.tar.gz" --json \
+pack=(--tarball --output "$work/warmed.tar.gz")
+[ "${TARBALL:-1}" = 0 ] && pack=()
+mcm warm --host-cache-dir "$work" "${pack[@]}" --json \
   -- python3 "$here/workloads.py" inductor >"$out/warm-host.json" 2>"$out/warm-host.stderr.txt"
 end=$(date +%s.%N)
 folder=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["folder"])' "$out/warm-host.json")

@@ -58,7 +58,8 @@ export async function run(o: WarmCommandOptions, command: string[], g: GlobalOpt
     path: relative(captured.folder, s.root),
     layout: s.layout,
     kernels: s.kernels,
-    bytes: ctx.db.rootBytes(s.root),
+    // kernels and what else the cache holds (Inductor's and vLLM's artifacts count for a warm start)
+    bytes: ctx.db.rootBytes(s.root) + ctx.db.otherGroups(s.root).reduce((n, o) => n + o.bytes, 0),
   }));
   const finished = new Date();
   const manifest = manifestFor(req, captured, caches, started, finished);
