@@ -1,7 +1,8 @@
 // Where the cache sits inside an archive that carries no manifest, and its layout.
 import type { LayoutName } from "../core/types.js";
 import { GROUP_RE } from "../scan/group.js";
-import { MANIFEST_NAME } from "./manifest.js";
+import { MANIFEST_NAME, parseManifest } from "./manifest.js";
+import { readTar } from "./tar-read.js";
 
 /** MCV images hold the cache under one of these folders. */
 export const MCV_ROOTS = ["io.triton.cache", "io.vllm.cache"];
@@ -57,4 +58,44 @@ export function layoutOfPaths(rels: string[]): LayoutName {
   if (rels.some((p) => p.startsWith("torch_compile_cache/"))) return "vllm";
   if (rels.some((p) => /^(fxgraph|aotautograd|triton\/\d+)\//.test(p))) return "inductor";
   return "triton";
+}
+
+/**
+ * The layout of the cache in an archive, read from as little of it as tells:
+ * the manifest (its first entry), else the first path that only one layout has.
+ */
+export async function peekLayout(archive: string): Promise<LayoutName> {
+  const signal = { stop: false };
+  let found: LayoutName | null = null;
+  let first = true;
+  await readTar(
+    archive,
+    (h) => {
+      const name = h.name.replace(/^(\.\/)+/, "");
+      const wasFirst = first;
+      first = false;
+      if (wasFirst && name === MANIFEST_NAME) {
+        const parts: Buffer[] = [];
+        return (c) => {
+          if (c) parts.push(Buffer.from(c));
+          else {
+            found = parseManifest(Buffer.concat(parts).toString("utf8")).layout;
+            signal.stop = true;
+          }
+        };
+      }
+      const parts = name.split("/");
+      if (parts[0] === "io.vllm.cache" || parts.slice(0, -1).includes("torch_compile_cache")) found = "vllm";
+      else if (parts[0] === "io.triton.cache") found = "triton";
+      else if (parts.slice(0, -1).some((p) => INDUCTOR_MARKS.includes(p))) found = "inductor";
+      else if (GROUP_RE.test(parts[parts.length - 1] as string)) {
+        const n = parts.length;
+        found = n >= 4 && parts[n - 4] === "triton" && /^\d+$/.test(parts[n - 3] as string) ? "inductor" : "triton";
+      }
+      if (found) signal.stop = true;
+      return undefined;
+    },
+    signal,
+  );
+  return found ?? "triton";
 }
