@@ -145,7 +145,9 @@ class Stager {
     if (path === "") return undefined; // "./"
     if (h.type === "device" || h.type === "fifo") return this.refuse(h.name, `a ${h.type} (flag '${h.flag}')`, path);
     if (h.type === "other") return this.refuse(h.name, `unsupported entry type '${h.flag}'`, path);
-    if (this.records.has(path)) return this.refuse(h.name, "appears twice in the archive", path);
+    const seen = this.records.get(path);
+    if (seen?.type === "dir" && h.type === "dir") return undefined;
+    if (seen) return this.refuse(h.name, "appears twice in the archive", path);
     if (this.throughNonDir(path)) return this.refuse(h.name, "its folder is a link or a file in the archive", path);
     const isManifest = path === MANIFEST_NAME && h.type === "file";
     if (!isManifest && this.expected && h.type !== "dir") this.checkListed(path, h.type === "file" ? h.size : null);
