@@ -33,7 +33,12 @@ describe("exportArchive", () => {
     const c = await exportArchive({ root: copy, out: join(out, "c.tgz") });
     assert.equal(c.sha256, a.sha256);
     assert.deepEqual(readFileSync(join(out, "c.tgz")), readFileSync(join(out, "a.tgz")));
-    assert.equal(a.sha256, createHash("sha256").update(readFileSync(join(out, "a.tgz"))).digest("hex"));
+    assert.equal(
+      a.sha256,
+      createHash("sha256")
+        .update(readFileSync(join(out, "a.tgz")))
+        .digest("hex"),
+    );
   });
 
   it("writes the manifest first: layout, source root, kernels, every file with size and sha256, totals", async () => {

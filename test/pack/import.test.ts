@@ -212,10 +212,7 @@ describe("importArchive", () => {
       const entries = await readEntries(archive);
       const m = JSON.parse(String(entries[0]?.data)) as Manifest;
       const rest = change(entries.slice(1), m);
-      return writeRawTarGz(join(tempDir(), "t.tgz"), [
-        { name: "mcm-manifest.json", data: JSON.stringify(m) },
-        ...rest,
-      ]);
+      return writeRawTarGz(join(tempDir(), "t.tgz"), [{ name: "mcm-manifest.json", data: JSON.stringify(m) }, ...rest]);
     }
     const refusedWhole = async (archive: string, message: RegExp) => {
       const dest = join(tempDir(), "dest");

@@ -3,8 +3,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { readTar, type TarHeader } from "../../src/pack/tar-read.js";
 import { type TarEntry, writeTarGz } from "../../src/pack/tar.js";
+import { readTar, type TarHeader } from "../../src/pack/tar-read.js";
 import { cleanupTemp, tempDir } from "../helpers/fixtures.js";
 
 after(cleanupTemp);
@@ -91,7 +91,10 @@ describe("writeTarGz", () => {
   it("refuses names that leave the archive", async () => {
     const dir = tempDir();
     for (const name of ["/abs", "a/../../b", ""]) {
-      await assert.rejects(writeTarGz([{ name, type: "file", data: Buffer.from("") }], join(dir, "o.tgz")), /bad archive entry name/);
+      await assert.rejects(
+        writeTarGz([{ name, type: "file", data: Buffer.from("") }], join(dir, "o.tgz")),
+        /bad archive entry name/,
+      );
     }
   });
 });
