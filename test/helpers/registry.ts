@@ -224,3 +224,64 @@ export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegist
     },
   };
 }
+
+export interface CuttingProxy {
+  host: string;
+  /** "METHOD path" of every request seen */
+  requests: string[];
+  cuts: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy in front of a registry that drops the connection of the first
+ * `times` requests `match` picks, after forwarding `afterBytes` of their body:
+ * a network that fails in the middle of an upload.
+ */
+export async function startCuttingProxy(
+  target: string,
+  match: (method: string, path: string) => boolean,
+  afterBytes: number,
+  times = 1,
+): Promise<CuttingProxy> {
+  const requests: string[] = [];
+  const state = { cuts: 0 };
+  const server = http.createServer((req, res) => {
+    const path = req.url ?? "/";
+    requests.push(`${req.method} ${path.split("?")[0]}`);
+    const upstream = http.request(`http://${target}${path}`, { method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on("error", () => res.destroy());
+    if (state.cuts < times && match(req.method ?? "", path)) {
+      state.cuts++;
+      let seen = 0;
+      req.on("data", (c: Buffer) => {
+        const room = afterBytes - seen;
+        seen += c.length;
+        if (room > 0) upstream.write(c.subarray(0, room));
+        if (seen >= afterBytes) {
+          upstream.destroy();
+          req.socket.destroy();
+        }
+      });
+      return;
+    }
+    req.pipe(upstream);
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  return {
+    host: `127.0.0.1:${port}`,
+    requests,
+    get cuts() {
+      return state.cuts;
+    },
+    stop: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}

@@ -25,11 +25,13 @@ export interface UploadResult {
 }
 
 const TRIES = 5;
+/** PATCH size: a dropped connection costs at most one chunk where the registry can resume */
+const CHUNK = Number(process.env.MCM_UPLOAD_CHUNK) > 0 ? Number(process.env.MCM_UPLOAD_CHUNK) : 16 * 1024 * 1024;
 
-function open(src: BlobSource, start: number): () => Readable {
+function open(src: BlobSource, start: number, end: number): () => Readable {
   return () => {
-    if (src.path !== undefined) return createReadStream(src.path, { start });
-    return Readable.from([(src.data as Buffer).subarray(start)]);
+    if (src.path !== undefined) return createReadStream(src.path, { start, end: end - 1 });
+    return Readable.from([(src.data as Buffer).subarray(start, end)]);
   };
 }
 
@@ -46,12 +48,16 @@ export async function uploadBlob(reg: Registry, src: BlobSource): Promise<Upload
         location = await start(reg);
         offset = 0;
       }
-      if (offset < src.size) location = await patch(reg, location, src, offset);
+      while (offset < src.size) {
+        const end = Math.min(offset + CHUNK, src.size);
+        location = await patch(reg, location, src, offset, end);
+        offset = end;
+      }
       await finish(reg, location, src.digest);
       return { digest: src.digest, sent: true, attempts: attempt };
     } catch (e) {
       if (!(e instanceof TransientError) || attempt >= TRIES) throw e;
-      log.info(`upload of ${src.digest} interrupted (${e.message}); asking where it stands`);
+      log.info(`upload of ${src.digest} interrupted at ${offset} (${e.message}); asking where it stands`);
       await sleep(200 * 2 ** (attempt - 1));
       const where =
         location && !(e instanceof SessionLost) ? await status(reg, location).catch(() => undefined) : undefined;
@@ -75,17 +81,17 @@ async function start(reg: Registry): Promise<URL> {
   return new URL(res.headers.location, reg.base);
 }
 
-async function patch(reg: Registry, location: URL, src: BlobSource, offset: number): Promise<URL> {
+async function patch(reg: Registry, location: URL, src: BlobSource, offset: number, end: number): Promise<URL> {
   const res = await reg.send(
     location,
     {
       method: "PATCH",
       headers: {
         "Content-Type": "application/octet-stream",
-        "Content-Length": String(src.size - offset),
-        "Content-Range": `${offset}-${src.size - 1}`,
+        "Content-Length": String(end - offset),
+        "Content-Range": `${offset}-${end - 1}`,
       },
-      body: open(src, offset),
+      body: open(src, offset, end),
       timeoutMs: 120_000,
     },
     "push",
