@@ -124,6 +124,45 @@ export async function main(argv: string[]): Promise<number> {
       code = await (await import("./commands/tracker.js")).run(o);
     });
 
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
+  program
+    .command("warm")
+    .description("pre-warm a vLLM cache in a container (CUDA or ROCm), or capture the caches of any command after --")
+    .argument("[command...]", "host mode: run this command (after --) with its caches pointed into a fresh folder")
+    .option("-m, --model <text>", "model to load (default facebook/opt-125m)")
+    .option("-o, --output <path>", "archive written by --tarball (default warmed_cache.tar.gz)")
+    .option("--host-cache-dir <path>", "folder that receives cache_<timestamp> (default ./)")
+    .option(
+      "--hugging-face-token <text>",
+      "Hugging Face token (default: HF_TOKEN); passed only through the environment",
+    )
+    .option("--vllm_cache_dir <path>", "cache folder inside the container (default /root/.cache/vllm/)")
+    .option("--vllm-cache-dir <path>", "same as --vllm_cache_dir")
+    .option("--tarball", "pack the warmed cache into --output")
+    .option("--rocm", "AMD GPUs: the ROCm vLLM image and /dev/kfd, /dev/dri")
+    .addOption(
+      new Option("--engine <name>", "container engine (default: podman, else docker)").choices(["podman", "docker"]),
+    )
+    .option(
+      "--image <ref>",
+      "vLLM image (default docker.io/vllm/vllm-openai:latest, --rocm docker.io/rocm/vllm:latest)",
+    )
+    .option("--tensor-parallel-size <n>", "GPUs to shard the model over")
+    .option("--max-model-len <n>", "context length (smaller loads faster)")
+    .option("--prompt <text>", "a prompt to generate from (repeatable)", collect)
+    .option("--env <KEY=VALUE>", "a variable for the workload (repeatable); values never appear in argv", collect)
+    .option("--timeout <duration>", "stop the workload after: 30m, 2h")
+    .option("--no-gpu", "no GPU devices in the container (CPU images)")
+    .option("--dry-run", "print what would run and change nothing")
+    .option("--json", "print the result (or the plan) as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  mcm warm --model EleutherAI/gpt-neo-125M --tarball --output my_gpt_neo_cache.tar.gz\n  mcm warm --model Llama-3-8B --rocm --hugging-face-token hf_YOUR_TOKEN\n  mcm warm --tarball -- python3 my_workload.py",
+    )
+    .action(async (command: string[], o) => {
+      code = await (await import("./commands/warm.js")).run(o, command, globals());
+    });
+
   program
     .command("stats")
     .description("totals by backend, arch, Triton version and name; non-kernel bytes; reclaimable space")

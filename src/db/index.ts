@@ -418,6 +418,15 @@ export class IndexDb {
       .all(...args) as { key: string; kernels: number; bytes: number }[];
   }
 
+  /** Kernels per (backend, arch, warp size): what a cache can run on. */
+  kernelTargets(f: KernelFilters) {
+    const { where, args } = filterSql(f, Date.now());
+    return this.db
+      .prepare(`SELECT backend, arch, warp_size AS warpSize, count(*) AS kernels, sum(total_size) AS bytes
+        FROM kernels ${where} GROUP BY 1, 2, 3 ORDER BY kernels DESC, backend, arch`)
+      .all(...args) as { backend: string; arch: string; warpSize: number | null; kernels: number; bytes: number }[];
+  }
+
   kernelTotals(f: KernelFilters) {
     const { where, args } = filterSql(f, Date.now());
     return this.db

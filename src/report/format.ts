@@ -23,3 +23,12 @@ export function age(ms: number | null, now = Date.now()): string {
 export function shortHash(key: string): string {
   return key.slice(0, 12);
 }
+
+/** "850 ms", "12.3 s", "3 min 12 s", "1 h 4 min". */
+export function elapsed(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}

@@ -1,0 +1,150 @@
+// What `mcm warm` was asked to do, checked and with defaults filled in. No I/O.
+import { parseDuration } from "../core/duration.js";
+import { McmError } from "../core/errors.js";
+
+export const DEFAULT_CUDA_IMAGE = "docker.io/vllm/vllm-openai:latest";
+export const DEFAULT_ROCM_IMAGE = "docker.io/rocm/vllm:latest";
+export const ENGINES = ["podman", "docker"] as const;
+export type EngineName = (typeof ENGINES)[number];
+
+export interface ContainerTarget {
+  kind: "container";
+  model: string;
+  image: string;
+  rocm: boolean;
+  /** null: the first of podman, docker found on PATH */
+  engine: EngineName | null;
+  /** where the cache lives inside the container (VLLM_CACHE_ROOT there) */
+  containerCacheDir: string;
+  gpu: boolean;
+  tensorParallelSize?: number;
+  maxModelLen?: number;
+  prompts: string[];
+}
+
+export interface HostTarget {
+  kind: "host";
+  command: string[];
+}
+
+export interface WarmRequest {
+  target: ContainerTarget | HostTarget;
+  hostCacheDir: string;
+  output: string;
+  tarball: boolean;
+  timeoutMs?: number;
+  /** extra variables for the workload; values travel only in the child's environment */
+  env: [string, string][];
+  /** the Hugging Face token; never printed, never in argv */
+  hfToken?: string;
+}
+
+/** The flags as commander hands them over. */
+export interface WarmFlags {
+  model?: string;
+  output?: string;
+  hostCacheDir?: string;
+  huggingFaceToken?: string;
+  vllm_cache_dir?: string;
+  vllmCacheDir?: string;
+  tarball?: boolean;
+  rocm?: boolean;
+  engine?: string;
+  image?: string;
+  tensorParallelSize?: string;
+  maxModelLen?: string;
+  prompt?: string[];
+  env?: string[];
+  timeout?: string;
+  gpu?: boolean;
+}
+
+export interface WarmDefaults {
+  image?: string;
+  rocmImage?: string;
+  engine?: string;
+  /** HF_TOKEN from mcm's own environment */
+  envToken?: string;
+}
+
+const CONTAINER_ONLY: [keyof WarmFlags, string][] = [
+  ["model", "--model"],
+  ["huggingFaceToken", "--hugging-face-token"],
+  ["vllm_cache_dir", "--vllm_cache_dir"],
+  ["vllmCacheDir", "--vllm-cache-dir"],
+  ["rocm", "--rocm"],
+  ["engine", "--engine"],
+  ["image", "--image"],
+  ["tensorParallelSize", "--tensor-parallel-size"],
+  ["maxModelLen", "--max-model-len"],
+  ["prompt", "--prompt"],
+];
+
+function positive(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new McmError(`${flag} needs a whole number above 0, not '${v}'`);
+  return Number(v);
+}
+
+function engineName(v: string | undefined, from: string): EngineName | null {
+  if (v === undefined) return null;
+  if (!(ENGINES as readonly string[]).includes(v)) throw new McmError(`${from} must be podman or docker, not '${v}'`);
+  return v as EngineName;
+}
+
+export function parseEnvPairs(pairs: string[] | undefined): [string, string][] {
+  return (pairs ?? []).map((p) => {
+    const eq = p.indexOf("=");
+    const key = eq > 0 ? p.slice(0, eq) : "";
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new McmError(`--env needs KEY=VALUE, not '${p}'`);
+    return [key, p.slice(eq + 1)];
+  });
+}
+
+export function parseWarmRequest(flags: WarmFlags, command: string[], defaults: WarmDefaults): WarmRequest {
+  const common = {
+    hostCacheDir: flags.hostCacheDir ?? "./",
+    output: flags.output ?? "warmed_cache.tar.gz",
+    tarball: flags.tarball === true,
+    timeoutMs: flags.timeout !== undefined ? parseDuration(flags.timeout) : undefined,
+    env: parseEnvPairs(flags.env),
+  };
+  if (command.length > 0) {
+    const wrong = CONTAINER_ONLY.filter(([k]) => flags[k] !== undefined && flags[k] !== false).map(([, f]) => f);
+    if (flags.gpu === false) wrong.push("--no-gpu");
+    if (wrong.length > 0) {
+      throw new McmError(`${wrong.join(", ")} only apply to container mode, not with -- COMMAND (host mode)`);
+    }
+    return { ...common, target: { kind: "host", command } };
+  }
+  const rocm = flags.rocm === true;
+  const dir = flags.vllmCacheDir ?? flags.vllm_cache_dir ?? "/root/.cache/vllm/";
+  if (!dir.startsWith("/"))
+    throw new McmError(`--vllm_cache_dir must be an absolute path inside the container, not '${dir}'`);
+  const prompts = flags.prompt ?? [];
+  if (prompts.some((p) => p.trim() === "")) throw new McmError("--prompt needs some text");
+  const token = flags.huggingFaceToken ?? defaults.envToken;
+  return {
+    ...common,
+    hfToken: token === "" ? undefined : token,
+    target: {
+      kind: "container",
+      model: flags.model ?? "facebook/opt-125m",
+      image:
+        flags.image ?? (rocm ? defaults.rocmImage : defaults.image) ?? (rocm ? DEFAULT_ROCM_IMAGE : DEFAULT_CUDA_IMAGE),
+      rocm,
+      engine: engineName(flags.engine, "--engine") ?? engineName(defaults.engine, "warm.engine in the config file"),
+      containerCacheDir: dir,
+      gpu: flags.gpu !== false,
+      tensorParallelSize: positive("--tensor-parallel-size", flags.tensorParallelSize),
+      maxModelLen: positive("--max-model-len", flags.maxModelLen),
+      prompts,
+    },
+  };
+}
+
+/** `cache_<YYYY-MM-DD_HH-MM-SS>` in local time, as the original tool names it. */
+export function captureFolderName(now: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `cache_${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}_${p(now.getHours())}-${p(now.getMinutes())}-${p(now.getSeconds())}`;
+}

@@ -1,0 +1,126 @@
+// `mcm warm -- COMMAND`: a real command fills the caches mcm points it at.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { dbIn, mcm } from "../helpers/cli.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { snapshot } from "../helpers/tree.js";
+
+after(cleanupTemp);
+
+/** A small workload: writes a Triton-shaped cache (a real H100 one) where TRITON_CACHE_DIR says. */
+const WORKLOAD = `
+import os, shutil, sys
+src = sys.argv[1]
+dst = os.environ["TRITON_CACHE_DIR"]
+for name in sorted(os.listdir(src)):
+    shutil.copytree(os.path.join(src, name), os.path.join(dst, name))
+print("workload: inductor at", os.environ["TORCHINDUCTOR_CACHE_DIR"], "vllm at", os.environ["VLLM_CACHE_ROOT"])
+print("workload: extra", os.environ.get("EXTRA"))
+if len(sys.argv) > 2:
+    print("workload: failing on purpose", file=sys.stderr)
+    sys.exit(int(sys.argv[2]))
+`;
+
+function setup() {
+  const dir = tempDir();
+  const script = join(dir, "workload.py");
+  writeFileSync(script, WORKLOAD);
+  return { script, source: extractFixture("triton-cache"), host: tempDir(), db: dbIn(tempDir()) };
+}
+
+describe("mcm warm -- COMMAND (host mode)", () => {
+  it("captures and indexes what the command compiled, with the manifest", () => {
+    const s = setup();
+    const r = mcm(
+      ["warm", "--host-cache-dir", s.host, "--env", "EXTRA=42", "--json", "--", "python3", s.script, s.source],
+      { db: s.db },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as {
+      folder: string;
+      kernels: number;
+      caches: { path: string; kernels: number }[];
+    };
+    assert.match(out.folder, /\/cache_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d$/);
+    assert.equal(out.kernels, 14);
+    assert.deepEqual(
+      out.caches.map((c) => [c.path, c.kernels]),
+      [["triton", 14]],
+    );
+    assert.deepEqual(snapshot(join(out.folder, "triton")), snapshot(s.source));
+    // the command saw the capture folder, and its output went to stderr (stdout is mcm's JSON)
+    assert.match(r.stderr, new RegExp(`workload: inductor at ${out.folder}/inductor vllm at ${out.folder}/vllm`));
+    assert.match(r.stderr, /workload: extra 42/);
+    const m = JSON.parse(readFileSync(join(out.folder, "mcm-warm.json"), "utf8"));
+    assert.equal(m.mode, "host");
+    assert.deepEqual(m.command, ["python3", s.script, s.source]);
+    assert.equal(m.model, null);
+    assert.equal(m.image, null);
+    assert.match(m.python, /^3\./, "versions read with the host's python3");
+    // the index knows the new cache
+    const list = mcm(["list", "--cache-dir", join(out.folder, "triton"), "--json"], { db: s.db });
+    assert.equal(JSON.parse(list.stdout).length, 14);
+  });
+
+  it("a failing command: exit 2 with its last lines; what it wrote is kept", () => {
+    const s = setup();
+    const r = mcm(["warm", "--host-cache-dir", s.host, "--", "python3", s.script, s.source, "3"], { db: s.db });
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /mcm: the command \(python3\) exited with code 3; its last lines:\n(.*\n)*.*failing on purpose/,
+    );
+    assert.match(r.stderr, /what the workload wrote is kept in .*cache_/);
+    assert.equal(readdirSync(s.host).length, 1);
+  });
+
+  it("a command that does not exist: one line, exit 2, no folder left", () => {
+    const s = setup();
+    const r = mcm(["warm", "--host-cache-dir", s.host, "--", "mcm-no-such-command"], { db: s.db });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, "mcm: cannot run mcm-no-such-command: command not found\n");
+    assert.deepEqual(readdirSync(s.host), []);
+  });
+
+  it("--timeout stops the command and its children", () => {
+    const s = setup();
+    const t0 = Date.now();
+    const r = mcm(["warm", "--host-cache-dir", s.host, "--timeout", "1s", "--", "sh", "-c", "sleep 73 & sleep 73"], {
+      db: s.db,
+    });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /mcm: timed out after 1s: the command \(sh\) stopped/);
+    assert.ok(Date.now() - t0 < 20_000);
+    const left = readdirSync("/proc")
+      .filter((x) => /^\d+$/.test(x))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim() === "sleep 73";
+        } catch {
+          return false;
+        }
+      });
+    assert.deepEqual(left, [], "the background child was stopped too");
+  });
+
+  it("container flags with a command are refused", () => {
+    const s = setup();
+    const r = mcm(["warm", "--model", "x", "--rocm", "--", "true"], { db: s.db });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, "mcm: --model, --rocm only apply to container mode, not with -- COMMAND (host mode)\n");
+  });
+
+  it("--dry-run shows the command and the variables, and runs nothing", () => {
+    const s = setup();
+    const r = mcm(["warm", "--host-cache-dir", s.host, "--dry-run", "--json", "--", "python3", s.script, s.source], {
+      db: s.db,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout) as { command: string[]; env: Record<string, string> };
+    assert.deepEqual(plan.command, ["python3", s.script, s.source]);
+    assert.match(plan.env.TRITON_CACHE_DIR as string, /cache_.*\/triton$/);
+    assert.deepEqual(readdirSync(s.host), []);
+  });
+});
