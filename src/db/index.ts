@@ -418,13 +418,25 @@ export class IndexDb {
       .all(...args) as { key: string; kernels: number; bytes: number }[];
   }
 
-  /** Kernels per (backend, arch, warp size): what a cache can run on. */
+  /** Kernels that match `f`, counted by what decides where they can hit (for `check`). */
   kernelTargets(f: KernelFilters) {
     const { where, args } = filterSql(f, Date.now());
-    return this.db
-      .prepare(`SELECT backend, arch, warp_size AS warpSize, count(*) AS kernels, sum(total_size) AS bytes
-        FROM kernels ${where} GROUP BY 1, 2, 3 ORDER BY kernels DESC, backend, arch`)
-      .all(...args) as { backend: string; arch: string; warpSize: number | null; kernels: number; bytes: number }[];
+    const rows = this.db
+      .prepare(`SELECT backend, arch, warp_size AS warpSize, triton_version AS tritonVersion,
+          stale_group AS staleGroupPaths, count(*) AS kernels, sum(total_size) AS bytes
+        FROM kernels ${where} GROUP BY 1, 2, 3, 4, 5 ORDER BY kernels DESC, backend, arch, tritonVersion`)
+      .all(...args) as Raw[];
+    return rows.map((r) => ({
+      ...(r as {
+        backend: string;
+        arch: string;
+        warpSize: number | null;
+        tritonVersion: string | null;
+        kernels: number;
+        bytes: number;
+      }),
+      staleGroupPaths: r.staleGroupPaths === 1,
+    }));
   }
 
   kernelTotals(f: KernelFilters) {

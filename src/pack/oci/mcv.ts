@@ -2,9 +2,19 @@
 // layer with io.<kind>.cache/ and io.<kind>.manifest/manifest.json, and
 // cache.<kind>.image/* labels in the image config. Same shapes as MCV writes.
 import { McmError } from "../../core/errors.js";
-import type { ImageTarget } from "./targets.js";
 
 export type CacheKind = "triton" | "vllm";
+
+/** One entry of the summary label's targets. */
+export interface ImageTarget {
+  backend: string;
+  arch: string;
+  warp_size: number;
+}
+
+export function describeTarget(t: ImageTarget): string {
+  return `${t.backend}/${t.arch}${t.warp_size ? `/warp${t.warp_size}` : ""}`;
+}
 
 export const cachePrefix = (k: CacheKind) => `io.${k}.cache/`;
 export const manifestPath = (k: CacheKind) => `io.${k}.manifest/manifest.json`;
