@@ -9,6 +9,9 @@
 //   BENCH_PRUNE=0             skip the prune measurements (always at 10k kernels, whatever BENCH_SIZES)
 //   BENCH_PRUNE_RUNS=3        rounds of prune and its baseline (median); each run copies the 10k cache
 //   BENCH_PRUNE_DIR=/dev/shm  where those copies go (default bench/.work): the filesystem sets the baselines
+//   BENCH_ARCHIVE=0           skip export/import against tar czf/xzf (always at 10k kernels)
+//   BENCH_ARCHIVE_RUNS=1      rounds of export, tar czf, import, tar xzf (median); each takes minutes
+//   BENCH_ARCHIVE_DIR=...     where the archives and extracted copies go (default bench/.work)
 //
 // Results: a table on stdout and bench/.work/results.json. Always exits 0 once
 // it has measured: FAIL rows are a report, not an error.
@@ -17,6 +20,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ARCHIVE_TARGET, type ArchiveResult, archiveRows, benchArchive } from "./archive.js";
 import { type CacheInfo, ensureCache, loadTemplates, RARE_NAME, type Templates } from "./generate.js";
 import { median, type RssRunner, rssRunner, timed } from "./measure.js";
 import { benchPrune, PRUNE_TARGET, type PruneResult, pruneNotes, pruneRows } from "./prune.js";
@@ -35,6 +39,7 @@ const TARGET = {
   helpOverNode: 3,
   rssMb: 300,
   pruneOverBaseline: PRUNE_TARGET,
+  archiveOverTar: ARCHIVE_TARGET,
 };
 
 /** The issue sets the prune targets on a cache of this many kernels. */
@@ -305,6 +310,9 @@ function main(): void {
   const prune = process.env.BENCH_PRUNE !== "0";
   const pruneRounds = envInt("BENCH_PRUNE_RUNS", 3);
   const pruneDir = process.env.BENCH_PRUNE_DIR?.trim() || WORK;
+  const archive = process.env.BENCH_ARCHIVE !== "0";
+  const archiveRounds = envInt("BENCH_ARCHIVE_RUNS", 1);
+  const archiveDir = process.env.BENCH_ARCHIVE_DIR?.trim() || WORK;
   mkdirSync(WORK, { recursive: true });
   ensureBuilt();
 
@@ -317,7 +325,7 @@ function main(): void {
   });
   // the same cache as the 10k size above when BENCH_SIZES has it; the source is only ever copied
   let pruneSource: CacheInfo | undefined;
-  if (prune) {
+  if (prune || archive) {
     pruneSource = caches.find((c) => c.kernels === PRUNE_KERNELS);
     if (!pruneSource) {
       progress(`cache of ${PRUNE_KERNELS} kernels for prune: ${join(WORK, `triton-${PRUNE_KERNELS}`)}`);
@@ -337,7 +345,7 @@ function main(): void {
   }
   // last: gigabytes of copies and deletes would disturb the measurements above
   let pruned: PruneResult | undefined;
-  if (pruneSource) {
+  if (pruneSource && prune) {
     const copy = join(pruneDir, `mcm-prune-copy-${PRUNE_KERNELS}`);
     progress(`[prune] ${pruneRounds} x (prune + baseline), each on a fresh copy of ${pruneSource.root} at ${copy}`);
     pruned = benchPrune({
@@ -351,6 +359,21 @@ function main(): void {
       progress,
     });
     rows.push(...pruneRows(pruned));
+  }
+  let archived: ArchiveResult | undefined;
+  if (archive && pruneSource) {
+    progress(`[archive] ${archiveRounds} x (export, tar czf, import, tar xzf) of ${pruneSource.root} in ${archiveDir}`);
+    archived = benchArchive({
+      source: pruneSource,
+      dir: archiveDir,
+      db: join(WORK, `archive-${PRUNE_KERNELS}.db`),
+      rounds: archiveRounds,
+      mcm: (args) => mcm(args, true),
+      removeDb,
+      settle: settleLong,
+      progress,
+    });
+    rows.push(...archiveRows(archived));
   }
 
   const cpu = cpus();
@@ -370,7 +393,7 @@ function main(): void {
   const out = join(WORK, "results.json");
   writeFileSync(
     out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results, prune: pruned ?? null }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results, prune: pruned ?? null, archive: archived ?? null }, null, 2)}\n`,
   );
   process.stdout.write(`results: ${out}\n`);
 }

@@ -197,6 +197,44 @@ export async function main(argv: string[]): Promise<number> {
       code = await (await import("./commands/check.js")).run(o, globals());
     });
 
+  addFilterOptions(
+    program.command("export").description("write a cache (or the kernels a filter picks) as a deterministic .tar.gz"),
+  )
+    .requiredOption("-o, --output <file>", "the .tar.gz to write")
+    .option("--json", "print the result as JSON")
+    .action(async (o) => {
+      code = await (await import("./commands/export.js")).run(o, globals());
+    });
+
+  program
+    .command("import")
+    .description("extract a cache archive safely into a cache folder, pointing group files at it; then index")
+    .argument(
+      "<file>",
+      "an archive from mcm export or mcm warm --tarball, an MCV layer, or a tarball of a cache folder",
+    )
+    .option("--cache-dir <path>", "destination (default: the default folder of the archive's layout)")
+    .option("--root <folder>", "the folder inside the archive that holds the cache (default: detected)")
+    .option("--dry-run", "check the archive and print what would happen; write nothing")
+    .option("--json", "print the result as JSON")
+    .action(async (file: string, o) => {
+      code = await (await import("./commands/import.js")).run(file, o, globals());
+    });
+
+  program
+    .command("relocate")
+    .description("point stale group files of a copied or moved cache at where their kernels are now")
+    .option("--cache-dir <path>", "cache folder (default: the default folders that exist)")
+    .addOption(
+      new Option("--mode <mode>", "cache layout").choices(["auto", "triton", "inductor", "vllm"]).default("auto"),
+    )
+    .option("--dry-run", "print the plan and change nothing")
+    .option("-y, --yes", "apply the plan without asking")
+    .option("--json", "print the plan (and the result) as JSON")
+    .action(async (o) => {
+      code = await (await import("./commands/relocate.js")).run(o, globals());
+    });
+
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;

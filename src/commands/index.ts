@@ -50,7 +50,7 @@ export async function run(o: IndexCommandOptions, g: GlobalOptions): Promise<num
 }
 
 /** No --cache-dir: the default folder of the mode, or with auto each default that exists. */
-function defaultDirs(mode: ReturnType<typeof parseMode>): string[] {
+export function defaultDirs(mode: ReturnType<typeof parseMode>): string[] {
   if (mode !== "auto") return [defaultCacheDir(mode)];
   const found = (LAYOUT_NAMES as LayoutName[]).map(defaultCacheDir).filter((d) => existsSync(d));
   if (found.length === 0) {

@@ -12,6 +12,7 @@ import type {
   ScanWarning,
   TritonDir,
 } from "../core/types.js";
+import { checkGroup, GROUP_RE } from "./group.js";
 import { errorCode, isInside, isMcmName, warn } from "./util.js";
 
 export interface EntryContext {
@@ -26,7 +27,6 @@ interface RawFile {
   mtime: number;
 }
 
-const GROUP_RE = /^__grp__(.+)\.json$/;
 const ASM_EXTS = ["ptx", "amdgcn", "asm"];
 
 function extOf(name: string): string {
@@ -280,45 +280,6 @@ function fileKind(file: string, name: string, backend: Backend | undefined): Fil
   if (IR_EXTS.includes(ext)) return "ir";
   if (backend?.asmExts.includes(ext) || (!backend && ASM_EXTS.includes(ext))) return "asm";
   return "other";
-}
-
-/**
- * Returns true when the group file's absolute paths point somewhere other than
- * this folder (a moved or copied cache). Paths that do not even name this kernel
- * are a warning: mcm never reads them.
- */
-function checkGroup(groupPath: string, text: string, dir: string, key: string, warnings: ScanWarning[]): boolean {
-  const value = parseJson(groupPath, text, warnings);
-  if (value === undefined) return false;
-  const children = asObject(value).child_paths;
-  if (Array.isArray(children)) {
-    // 2.x: names relative to the folder
-    for (const c of children) {
-      if (typeof c !== "string" || c.includes("/") || c === "..") {
-        warnings.push(warn(groupPath, "group-outside", `group entry ${JSON.stringify(c)} leaves the kernel folder`));
-      }
-    }
-    return false;
-  }
-  if (!children || typeof children !== "object") {
-    warnings.push(warn(groupPath, "bad-json", "group file has no child_paths"));
-    return false;
-  }
-  let stale = false;
-  for (const [file, p] of Object.entries(children as Json)) {
-    if (typeof p !== "string") {
-      warnings.push(warn(groupPath, "bad-json", `child path for ${file} is not a string`));
-      continue;
-    }
-    if (p === `${dir}/${file}`) continue;
-    stale = true;
-    const parts = p.split("/");
-    const namesThisKernel = parts[parts.length - 1] === file && parts[parts.length - 2] === key;
-    if (!namesThisKernel) {
-      warnings.push(warn(groupPath, "group-outside", `group file points at ${p}, outside this kernel folder`));
-    }
-  }
-  return stale;
 }
 
 function checkSymlink(p: string, root: string, warnings: ScanWarning[]): void {

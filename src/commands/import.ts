@@ -1,0 +1,80 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { defaultCacheDir } from "../config.js";
+import { McmError } from "../core/errors.js";
+import { peekLayout } from "../pack/detect.js";
+import { ArchiveRefused, type ImportResult, importArchive } from "../pack/import.js";
+import { size } from "../report/format.js";
+import { indexRoot } from "../scan/indexer.js";
+import { type GlobalOptions, openContext, reportWarnings } from "./context.js";
+
+export interface ImportCommandOptions {
+  cacheDir?: string;
+  root?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+const n = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
+const SHOWN = 20;
+
+function printResult(r: ImportResult, out: (s: string) => void): void {
+  const kind =
+    r.format === "mcm" ? "mcm archive" : r.format === "mcv" ? `MCV image layer (${r.root}/)` : "plain tarball";
+  const check = r.verified ? "every sha256 verified" : "no manifest: no checksums to verify";
+  out(`${r.dryRun ? "Would import" : "Imported"} ${r.archive} (${kind}, ${r.layout}; ${check}) into ${r.dest}:`);
+  const k = r.kernels;
+  out(
+    `  kernels: ${k.added.length} added, ${k.identical.length} already present (skipped), ${k.conflicting.length} conflicting`,
+  );
+  out(
+    `  other files: ${r.others.added} added, ${r.others.identical} already present, ${r.others.conflicting.length} conflicting`,
+  );
+  out(
+    `  ${n(r.files, "file")} (${size(r.bytes)}) ${r.dryRun ? "to write" : "written"}; ${n(r.groupFilesRewritten, "group file")} pointed at ${r.dest}`,
+  );
+  const conflicts = [...k.conflicting, ...r.others.conflicting];
+  for (const c of conflicts.slice(0, SHOWN)) out(`  conflict ${c.path}: ${c.reason}`);
+  if (conflicts.length > SHOWN) out(`  ... and ${conflicts.length - SHOWN} more conflicts (--json lists all)`);
+  for (const x of r.refused.slice(0, SHOWN)) out(`  refused ${JSON.stringify(x.entry)}: ${x.reason}`);
+  if (r.refused.length > SHOWN) out(`  ... and ${r.refused.length - SHOWN} more refused (--json lists all)`);
+  if (r.ignored.length) out(`  ${n(r.ignored.length, "entry")} outside the cache folder of the archive ignored`);
+  if (r.dryRun) out("Dry run: nothing was written.");
+}
+
+export async function run(file: string, o: ImportCommandOptions, g: GlobalOptions): Promise<number> {
+  const archive = resolve(file);
+  if (!existsSync(archive)) throw new McmError(`archive not found: ${file}`);
+  const dest = resolve(o.cacheDir ?? defaultCacheDir(await peekLayout(archive)));
+  let r: ImportResult;
+  try {
+    r = await importArchive(archive, dest, { dryRun: o.dryRun === true, root: o.root });
+  } catch (e) {
+    if (e instanceof ArchiveRefused) {
+      for (const x of e.refused.slice(0, SHOWN))
+        process.stderr.write(`refused ${JSON.stringify(x.entry)}: ${x.reason}\n`);
+    }
+    throw e;
+  }
+  const ctx = openContext(g);
+  let indexed = null;
+  if (!r.dryRun) {
+    const s = await indexRoot(ctx.db, dest, { mode: "auto", progress: process.stderr.isTTY === true });
+    indexed = { kernels: s.kernels, staleGroupPaths: ctx.db.kernelTotals({ cacheDir: s.root }).staleGroup };
+    reportWarnings(s.warnings);
+  }
+  if (o.json) ctx.json({ ...r, indexed });
+  else {
+    printResult(r, ctx.out);
+    if (indexed) {
+      ctx.out(`Indexed ${dest}: ${n(indexed.kernels, "kernel")}, ${indexed.staleGroupPaths} with stale group paths.`);
+    }
+  }
+  if (r.refused.length) {
+    process.stderr.write(
+      `mcm: refused ${`${r.refused.length} unsafe entr${r.refused.length === 1 ? "y" : "ies"}`} of ${file} (listed above); the rest was imported\n`,
+    );
+    return 2;
+  }
+  return 0;
+}

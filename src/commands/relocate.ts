@@ -1,0 +1,99 @@
+import { McmError, NothingMatched } from "../core/errors.js";
+import { verbosity } from "../log.js";
+import { applyRelocate, planRelocate, type RelocatePlan } from "../pack/relocate.js";
+import { lockRoot } from "../prune/lock.js";
+import { confirm } from "../report/confirm.js";
+import { resolveCacheDir } from "../scan/cache-dir.js";
+import { indexRoot } from "../scan/indexer.js";
+import { type GlobalOptions, openContext, parseMode } from "./context.js";
+import { defaultDirs } from "./index.js";
+
+export interface RelocateOptions {
+  cacheDir?: string;
+  mode?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+}
+
+const SHOWN = 50;
+const n = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
+
+export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number> {
+  if (!o.yes && !o.dryRun && !process.stdin.isTTY) {
+    throw new McmError(
+      "refusing to rewrite group files without a terminal to confirm: pass --yes to apply the plan, or --dry-run to see it",
+    );
+  }
+  const mode = parseMode(o.mode);
+  const roots = o.cacheDir !== undefined ? [resolveCacheDir(o.cacheDir)] : defaultDirs(mode).map(resolveCacheDir);
+  const ctx = openContext(g);
+  const releases: (() => void)[] = [];
+  try {
+    if (!o.dryRun) for (const r of roots) releases.push(await lockRoot(r));
+    const plans: { root: string; plan: RelocatePlan }[] = [];
+    for (const root of roots) {
+      // the plan is made from the disk as it is now
+      const s = await indexRoot(ctx.db, root, { mode, progress: process.stderr.isTTY === true });
+      const stale = ctx.db.queryKernels({ cacheDir: s.root }).filter((k) => k.staleGroupPaths);
+      plans.push({ root: s.root, plan: planRelocate(stale.map((k) => k.path)) });
+    }
+    const total = (k: "groupFiles" | "paths" | "left") => plans.reduce((s, p) => s + p.plan[k], 0);
+    const report = (applied: boolean) => ({
+      dryRun: o.dryRun === true,
+      applied,
+      groupFiles: total("groupFiles"),
+      paths: total("paths"),
+      left: total("left"),
+      roots: plans.map(({ root, plan }) => ({
+        root,
+        groupFiles: plan.groupFiles,
+        paths: plan.paths,
+        left: plan.left,
+        entries: plan.entries.map(({ kernel, groupFile, rewritten, left }) => ({ kernel, groupFile, rewritten, left })),
+      })),
+    });
+    if (total("groupFiles") === 0) {
+      if (o.json) ctx.json(report(false));
+      throw new NothingMatched("no group file points elsewhere: nothing to relocate");
+    }
+    const describe = `Plan: rewrite ${n(total("groupFiles"), "group file")} (${n(total("paths"), "path")})${
+      total("left") ? `; ${n(total("left"), "path")} left (outside their kernel, or naming a missing file)` : ""
+    }`;
+    if (!o.json) {
+      for (const { root, plan } of plans) {
+        const shown = verbosity() >= 1 ? plan.entries : plan.entries.slice(0, SHOWN);
+        for (const e of shown) ctx.out(`rewrite ${e.groupFile.slice(root.length + 1)}: ${n(e.rewritten, "path")}`);
+        if (plan.entries.length > shown.length)
+          ctx.out(`... and ${plan.entries.length - shown.length} more (-v shows all)`);
+      }
+      ctx.out(ctx.colors.bold(describe));
+    }
+    if (o.dryRun) {
+      for (const { plan } of plans) applyRelocate(plan, { dryRun: true });
+      if (o.json) ctx.json(report(false));
+      else ctx.out("Dry run: nothing was changed.");
+      return 0;
+    }
+    if (!o.yes && !(await confirm(o.json ? describe : "Proceed?"))) {
+      process.stderr.write("Aborted: nothing was changed.\n");
+      return 1;
+    }
+    const skipped = [];
+    let files = 0;
+    for (const { root, plan } of plans) {
+      const done = applyRelocate(plan, { dryRun: false });
+      files += done.groupFiles;
+      skipped.push(...done.skipped);
+      await indexRoot(ctx.db, root, { mode });
+    }
+    if (o.json) ctx.json({ ...report(true), rewritten: files, skipped });
+    else {
+      for (const s of skipped) ctx.out(ctx.colors.yellow(`skipped ${s.path}: ${s.reason}`));
+      ctx.out(`Rewrote ${n(files, "group file")}.`);
+    }
+    return 0;
+  } finally {
+    for (const release of releases) release();
+  }
+}

@@ -1,0 +1,229 @@
+// `mcm export`: a cache root (or the kernel folders a filter picked) as a
+// deterministic .tar.gz, its manifest first.
+import { createHash } from "node:crypto";
+import { closeSync, constants, type Dirent, fstatSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { McmError } from "../core/errors.js";
+import type { KernelRecord, LayoutName, Mode, ScanWarning } from "../core/types.js";
+import { emptyWalk, layoutFor, NO_VLLM } from "../layouts/index.js";
+import { resolveCacheDir } from "../scan/cache-dir.js";
+import { readEntry } from "../scan/entry.js";
+import { GROUP_RE } from "../scan/group.js";
+import { isInside, isMcmName } from "../scan/util.js";
+import {
+  MANIFEST_FORMAT,
+  MANIFEST_NAME,
+  MANIFEST_VERSION,
+  type Manifest,
+  type ManifestFile,
+  type ManifestKernel,
+} from "./manifest.js";
+import { type TarEntry, writeTarGz } from "./tar.js";
+
+export interface ExportOptions {
+  /** the cache root */
+  root: string;
+  /** its layout; default auto-detected as `mcm index` does */
+  mode?: Mode;
+  /** absolute kernel folders under `root` to export; omitted: the whole root */
+  kernels?: string[];
+  /** the .tar.gz to write (through a temp file beside it and a rename) */
+  out: string;
+  /** gzip level (default 6) */
+  level?: number;
+}
+
+export interface ExportResult {
+  out: string;
+  root: string;
+  layout: LayoutName;
+  /** bytes of the archive and their sha256 */
+  bytes: number;
+  sha256: string;
+  manifest: Manifest;
+  /** what was left out, and why (mcm's own files, writes in flight, links, locks) */
+  skipped: { path: string; reason: string }[];
+  warnings: ScanWarning[];
+}
+
+/** Why a name in a cache is never archived, or null. */
+export function skipReason(name: string): string | null {
+  if (isMcmName(name)) return "mcm's own file";
+  if (name.startsWith("tmp.pid_") || name.includes(".tmp.pid_")) return "a Triton write in flight or interrupted";
+  if (name.endsWith(".lock")) return "a lock file";
+  return null;
+}
+
+interface Collected {
+  dirs: string[];
+  files: { rel: string; abs: string }[];
+  skipped: { path: string; reason: string }[];
+}
+
+function relOf(root: string, abs: string): string {
+  return abs.slice(root.length + 1);
+}
+
+/** Every folder and plain file under `dir`, skipping what skipReason names and anything that is not a plain file. */
+function collect(root: string, dir: string, out: Collected): void {
+  let list: Dirent[];
+  try {
+    list = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new McmError(`cannot read ${dir}: ${(e as Error).message}`);
+  }
+  for (const d of list) {
+    const abs = `${dir}/${d.name}`;
+    const why = skipReason(d.name);
+    if (why) {
+      if (!isMcmName(d.name)) out.skipped.push({ path: relOf(root, abs), reason: why });
+      continue;
+    }
+    if (d.isDirectory()) {
+      out.dirs.push(relOf(root, abs));
+      collect(root, abs, out);
+    } else if (d.isFile()) {
+      out.files.push({ rel: relOf(root, abs), abs });
+    } else {
+      const what = d.isSymbolicLink() ? "a symbolic link (never followed)" : "not a plain file";
+      out.skipped.push({ path: relOf(root, abs), reason: what });
+    }
+  }
+}
+
+/** The kernels among the children of the layout's Triton dirs, or among `only`. */
+function findKernels(root: string, layout: LayoutName, mode: Mode, only: string[] | undefined): KernelRecord[] {
+  const read = (path: string, container: string): KernelRecord | null => {
+    const r = readEntry(path, true, 0, { root, layout, dir: { path: container, ...NO_VLLM } });
+    return r.kind === "kernel" ? r : null;
+  };
+  if (only) {
+    return only.map((p) => {
+      if (!isInside(root, p) || p === root) throw new McmError(`kernel ${p} is not inside ${root}`);
+      const k = read(p, p.slice(0, p.lastIndexOf("/")));
+      if (!k) throw new McmError(`${p} is not a kernel folder (any more): run \`mcm index\` and try again`);
+      return k;
+    });
+  }
+  const walk = emptyWalk();
+  layoutFor(mode, root).walk(root, walk, NO_VLLM);
+  const out: KernelRecord[] = [];
+  for (const td of walk.tritonDirs) {
+    for (const d of readdirSync(td.path, { withFileTypes: true })) {
+      if (!d.isDirectory() || skipReason(d.name)) continue;
+      const k = read(`${td.path}/${d.name}`, td.path);
+      if (k) out.push(k);
+    }
+  }
+  return out;
+}
+
+function readFile(path: string): { data: Buffer; mode: number } {
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return { data: readFileSync(fd), mode: fstatSync(fd).mode };
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw new McmError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** The root most group files point at: `<R>/<kernel path>/<file>` gives R. */
+function sourceRoot(root: string, kernels: KernelRecord[], groupText: Map<string, string>): string | null {
+  const votes = new Map<string, number>();
+  for (const k of kernels) {
+    const text = groupText.get(k.path);
+    if (text === undefined) continue;
+    let children: unknown;
+    try {
+      children = (JSON.parse(text) as { child_paths?: unknown }).child_paths;
+    } catch {
+      continue;
+    }
+    if (!children || typeof children !== "object" || Array.isArray(children)) continue;
+    const rel = relOf(root, k.path);
+    for (const [file, p] of Object.entries(children)) {
+      const tail = `/${rel}/${file}`;
+      if (typeof p === "string" && p.endsWith(tail) && p.length > tail.length) {
+        const r = p.slice(0, -tail.length);
+        votes.set(r, (votes.get(r) ?? 0) + 1);
+      }
+    }
+  }
+  let best: string | null = null;
+  let most = 0;
+  for (const [r, n] of [...votes].sort((a, b) => byBytes(a[0], b[0]))) {
+    if (n > most) {
+      best = r;
+      most = n;
+    }
+  }
+  return best;
+}
+
+/**
+ * Writes the cache at `o.root` (or only `o.kernels`) to `o.out` as a
+ * deterministic .tar.gz whose first entry is mcm-manifest.json. The same
+ * content gives the same bytes, wherever the cache sits and whatever its mtimes.
+ */
+export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
+  const root = resolveCacheDir(o.root);
+  const mode = o.mode ?? "auto";
+  const layout = layoutFor(mode, root).name;
+  const kernels = findKernels(root, layout, mode, o.kernels);
+  const found: Collected = { dirs: [], files: [], skipped: [] };
+  if (o.kernels) {
+    const parents = new Set<string>();
+    for (const k of kernels) {
+      const rel = relOf(root, k.path);
+      const parts = rel.split("/");
+      for (let i = 1; i <= parts.length; i++) parents.add(parts.slice(0, i).join("/"));
+      collect(root, k.path, found);
+    }
+    found.dirs.push(...parents);
+  } else collect(root, root, found);
+
+  const warnings = kernels.flatMap((k) => k.warnings);
+  const groupText = new Map<string, string>();
+  const files: ManifestFile[] = [];
+  const entries: TarEntry[] = found.dirs.map((d) => ({ name: d, type: "dir" }));
+  for (const f of found.files) {
+    const { data, mode } = readFile(f.abs);
+    const sha256 = createHash("sha256").update(data).digest("hex");
+    files.push({ path: f.rel, size: data.length, sha256 });
+    const slash = f.abs.lastIndexOf("/");
+    if (GROUP_RE.test(f.abs.slice(slash + 1))) groupText.set(f.abs.slice(0, slash), data.toString("utf8"));
+    entries.push({ name: f.rel, type: "file", source: f.abs, size: data.length, sha256, mode });
+  }
+  files.sort((a, b) => byBytes(a.path, b.path));
+  const manifestKernels: ManifestKernel[] = kernels
+    .map((k) => ({
+      path: relOf(root, k.path),
+      name: k.name,
+      backend: k.backend,
+      arch: k.arch,
+      tritonVersion: k.tritonVersion,
+    }))
+    .sort((a, b) => byBytes(a.path, b.path));
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    formatVersion: MANIFEST_VERSION,
+    layout,
+    scope: o.kernels ? "kernels" : "cache",
+    sourceRoot: sourceRoot(root, kernels, groupText),
+    kernels: manifestKernels,
+    files,
+    totals: { kernels: manifestKernels.length, files: files.length, bytes: files.reduce((s, f) => s + f.size, 0) },
+  };
+  const data = Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`);
+  const written = await writeTarGz(entries, o.out, {
+    head: [{ name: MANIFEST_NAME, type: "file", data }],
+    level: o.level,
+  });
+  found.skipped.sort((a, b) => byBytes(a.path, b.path));
+  return { out: o.out, root, layout, ...written, manifest, skipped: found.skipped, warnings };
+}

@@ -1,0 +1,70 @@
+// mcm-manifest.json: the first entry of an archive `mcm export` writes. It
+// lists every file with its size and sha256, so `mcm import` can refuse an
+// archive that was altered or truncated.
+import { McmError } from "../core/errors.js";
+import type { LayoutName } from "../core/types.js";
+
+export const MANIFEST_NAME = "mcm-manifest.json";
+export const MANIFEST_FORMAT = "mcm-archive";
+export const MANIFEST_VERSION = 1;
+
+export interface ManifestKernel {
+  /** the kernel folder, relative to the cache root */
+  path: string;
+  name: string;
+  backend: string;
+  arch: string;
+  tritonVersion: string | null;
+}
+
+export interface ManifestFile {
+  /** relative to the cache root */
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  formatVersion: number;
+  layout: LayoutName;
+  /** "cache": the whole cache root; "kernels": only the kernel folders a filter selected */
+  scope: "cache" | "kernels";
+  /** the root the group files point at (where the cache was compiled), when they agree; never the export path */
+  sourceRoot: string | null;
+  kernels: ManifestKernel[];
+  files: ManifestFile[];
+  totals: { kernels: number; files: number; bytes: number };
+}
+
+const fail = (why: string): never => {
+  throw new McmError(`invalid ${MANIFEST_NAME}: ${why}`);
+};
+
+/** Parses and checks a manifest; one clear error when it is not one mcm can trust. */
+export function parseManifest(text: string): Manifest {
+  let m: Manifest;
+  try {
+    m = JSON.parse(text) as Manifest;
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  if (!m || typeof m !== "object" || m.format !== MANIFEST_FORMAT) fail("not an mcm archive manifest");
+  if (m.formatVersion !== MANIFEST_VERSION) {
+    fail(`format version ${m.formatVersion}; this mcm reads version ${MANIFEST_VERSION} (upgrade mcm)`);
+  }
+  if (!["triton", "inductor", "vllm"].includes(m.layout)) fail(`unknown layout ${JSON.stringify(m.layout)}`);
+  if (!Array.isArray(m.files) || !Array.isArray(m.kernels)) fail("no file or kernel list");
+  for (const f of m.files) {
+    if (
+      typeof f?.path !== "string" ||
+      !Number.isSafeInteger(f.size) ||
+      f.size < 0 ||
+      typeof f.sha256 !== "string" ||
+      !/^[0-9a-f]{64}$/.test(f.sha256)
+    ) {
+      fail(`bad file record ${JSON.stringify(f)}`);
+    }
+  }
+  return m;
+}

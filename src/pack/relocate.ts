@@ -1,0 +1,109 @@
+// `mcm relocate`: points the group files of a cache that was copied or moved
+// by other means at where their kernels are now. Plan, then apply file by file
+// (temp file + rename), so a reader sees the old group file or the new one.
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { GROUP_RE, relocateGroup } from "../scan/group.js";
+
+export interface RelocateEntry {
+  /** the kernel folder */
+  kernel: string;
+  groupFile: string;
+  /** child paths this rewrite changes */
+  rewritten: number;
+  /** child paths it leaves: outside the kernel, or naming a file the folder lacks */
+  left: number;
+  /** the group file as read when planning, and as it will be */
+  before: string;
+  after: string;
+}
+
+export interface RelocatePlan {
+  entries: RelocateEntry[];
+  groupFiles: number;
+  paths: number;
+  left: number;
+}
+
+export interface RelocateResult {
+  groupFiles: number;
+  paths: number;
+  /** group files that changed on disk after the plan was made: left as they are */
+  skipped: { path: string; reason: string }[];
+}
+
+/** Plans the rewrite of the group files of `kernels` (kernel folders, absolute). */
+export function planRelocate(kernels: string[]): RelocatePlan {
+  const plan: RelocatePlan = { entries: [], groupFiles: 0, paths: 0, left: 0 };
+  for (const dir of kernels) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue; // gone since the index: nothing to point anywhere
+    }
+    const files = new Set(names);
+    const key = dir.slice(dir.lastIndexOf("/") + 1);
+    for (const name of names) {
+      if (!GROUP_RE.test(name)) continue;
+      const groupFile = `${dir}/${name}`;
+      let before: string;
+      try {
+        before = readFileSync(groupFile, "utf8");
+      } catch {
+        continue;
+      }
+      const moved = relocateGroup(before, dir, key, (f) => files.has(f));
+      if (!moved) continue;
+      plan.entries.push({
+        kernel: dir,
+        groupFile,
+        rewritten: moved.rewritten,
+        left: moved.left,
+        before,
+        after: moved.text,
+      });
+      plan.groupFiles++;
+      plan.paths += moved.rewritten;
+      plan.left += moved.left;
+    }
+  }
+  return plan;
+}
+
+/** Writes the plan's group files, each through a temp file beside it and a rename. */
+export function applyRelocate(plan: RelocatePlan, opts: { dryRun: boolean }): RelocateResult {
+  const result: RelocateResult = { groupFiles: 0, paths: 0, skipped: [] };
+  for (const e of plan.entries) {
+    let now: string;
+    try {
+      now = readFileSync(e.groupFile, "utf8");
+    } catch (err) {
+      result.skipped.push({ path: e.groupFile, reason: `cannot read: ${(err as Error).message}` });
+      continue;
+    }
+    if (now !== e.before) {
+      result.skipped.push({ path: e.groupFile, reason: "changed since the plan was made" });
+      continue;
+    }
+    if (!opts.dryRun) {
+      const tmp = `${e.kernel}/.mcm-tmp-${process.pid}-${e.groupFile.slice(e.kernel.length + 1)}`;
+      const fd = openSync(tmp, "w", lstatSync(e.groupFile).mode & 0o777);
+      try {
+        const buf = Buffer.from(e.after);
+        let off = 0;
+        while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        renameSync(tmp, e.groupFile);
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        throw err;
+      }
+    }
+    result.groupFiles++;
+    result.paths += e.rewritten;
+  }
+  return result;
+}

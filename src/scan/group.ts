@@ -1,0 +1,128 @@
+// Triton group files (`__grp__<name>.json`): 3.x holds the absolute path of each
+// of the kernel's files, so a cache copied or moved elsewhere misses (or reads
+// the original's files) until those paths are rewritten. What "stale" means
+// and how a group file is rewritten both live here.
+import type { ScanWarning } from "../core/types.js";
+import { warn } from "./util.js";
+
+type Json = Record<string, unknown>;
+const asObject = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : {});
+
+export const GROUP_RE = /^__grp__(.+)\.json$/;
+
+function parseJson(path: string, text: string, warnings: ScanWarning[]): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    warnings.push(warn(path, "bad-json", `malformed JSON: ${(e as Error).message}`));
+    return undefined;
+  }
+}
+
+/** Does absolute path `p` name `file` of a kernel folder called `key` (wherever that folder is)? */
+function namesKernelFile(p: string, key: string, file: string): boolean {
+  const parts = p.split("/");
+  return parts[parts.length - 1] === file && parts[parts.length - 2] === key;
+}
+
+/**
+ * Returns true when the group file's absolute paths point somewhere other than
+ * this folder (a moved or copied cache). Paths that do not even name this kernel
+ * are a warning: mcm never reads them.
+ */
+export function checkGroup(
+  groupPath: string,
+  text: string,
+  dir: string,
+  key: string,
+  warnings: ScanWarning[],
+): boolean {
+  const value = parseJson(groupPath, text, warnings);
+  if (value === undefined) return false;
+  const children = asObject(value).child_paths;
+  if (Array.isArray(children)) {
+    // 2.x: names relative to the folder
+    for (const c of children) {
+      if (typeof c !== "string" || c.includes("/") || c === "..") {
+        warnings.push(warn(groupPath, "group-outside", `group entry ${JSON.stringify(c)} leaves the kernel folder`));
+      }
+    }
+    return false;
+  }
+  if (!children || typeof children !== "object") {
+    warnings.push(warn(groupPath, "bad-json", "group file has no child_paths"));
+    return false;
+  }
+  let stale = false;
+  for (const [file, p] of Object.entries(children as Json)) {
+    if (typeof p !== "string") {
+      warnings.push(warn(groupPath, "bad-json", `child path for ${file} is not a string`));
+      continue;
+    }
+    if (p === `${dir}/${file}`) continue;
+    stale = true;
+    if (!namesKernelFile(p, key, file)) {
+      warnings.push(warn(groupPath, "group-outside", `group file points at ${p}, outside this kernel folder`));
+    }
+  }
+  return stale;
+}
+
+/** A group file pointed at its own folder. */
+export interface GroupRewrite {
+  text: string;
+  /** child paths changed */
+  rewritten: number;
+  /** child paths left as they were: outside this kernel, or naming a file the folder lacks */
+  left: number;
+}
+
+/**
+ * Points each absolute child path that names this kernel's own file
+ * (`.../<key>/<file>`) at `<dir>/<file>`, when `exists(file)`. Null when
+ * nothing changes (already right, the 2.x list form, unreadable JSON). Written
+ * the way Python's json.dumps writes it, as Triton does.
+ */
+export function relocateGroup(
+  text: string,
+  dir: string,
+  key: string,
+  exists: (file: string) => boolean,
+): GroupRewrite | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const obj = asObject(value);
+  const children = obj.child_paths;
+  if (!children || typeof children !== "object" || Array.isArray(children)) return null;
+  let rewritten = 0;
+  let left = 0;
+  const next: Json = {};
+  for (const [file, p] of Object.entries(children as Json)) {
+    next[file] = p;
+    if (typeof p !== "string" || p === `${dir}/${file}`) continue;
+    if (namesKernelFile(p, key, file) && !file.includes("/") && exists(file)) {
+      next[file] = `${dir}/${file}`;
+      rewritten++;
+    } else left++;
+  }
+  if (rewritten === 0) return null;
+  return { text: pythonJson({ ...obj, child_paths: next }), rewritten, left };
+}
+
+/** JSON as Python's json.dumps writes it by default: ", " and ": " separators, non-ASCII escaped. */
+export function pythonJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(pythonJson).join(", ")}]`;
+  if (v && typeof v === "object") {
+    return `{${Object.entries(v as Json)
+      .map(([k, x]) => `${pythonJson(k)}: ${pythonJson(x)}`)
+      .join(", ")}}`;
+  }
+  if (typeof v === "string") {
+    return JSON.stringify(v).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  }
+  return JSON.stringify(v) ?? "null";
+}

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { dbIn, mcm, mcmJson } from "../helpers/cli.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+
+after(cleanupTemp);
+
+interface Exported {
+  archive: string;
+  bytes: number;
+  sha256: string;
+  layout: string;
+  scope: string;
+  totals: { kernels: number; files: number; bytes: number };
+  kernels: { path: string; name: string }[];
+}
+
+describe("mcm export", () => {
+  it("exports the whole cache; the JSON names the archive, its digest and totals", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("triton-cache");
+    const out = join(tempDir(), "cache.tar.gz");
+    const r = mcmJson<Exported>(["export", "--cache-dir", root, "-o", out], { db });
+    assert.equal(r.archive, out);
+    assert.equal(r.scope, "cache");
+    assert.equal(r.layout, "triton");
+    assert.equal(r.totals.kernels, 14);
+    assert.equal(r.sha256, createHash("sha256").update(readFileSync(out)).digest("hex"));
+    const text = mcm(["export", "--cache-dir", root, "-o", out], { db });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /Exported the whole cache of .*: 14 kernels, 118 files/);
+    assert.match(text.stdout, new RegExp(`sha256 ${r.sha256}`), "the same bytes again");
+  });
+
+  it("with list's filters, exports only the kernels they select", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("triton-cache");
+    const out = join(tempDir(), "some.tgz");
+    const r = mcmJson<Exported>(["export", "--cache-dir", root, "--name", "softmax", "-o", out], { db });
+    assert.equal(r.scope, "kernels");
+    assert.deepEqual(
+      r.kernels.map((k) => k.name),
+      ["softmax_kernel", "softmax_kernel"],
+    );
+    const names = execFileSync("tar", ["tzf", out], { encoding: "utf8" }).trim().split("\n");
+    assert.ok(names.slice(1).every((n) => r.kernels.some((k) => n.startsWith(k.path))));
+  });
+
+  it("nothing matched: exit 1, no archive; no -o: exit 2", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("triton-cache");
+    const out = join(tempDir(), "none.tgz");
+    const r = mcm(["export", "--cache-dir", root, "--name", "no_such_kernel", "-o", out], { db });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /nothing to export/);
+    assert.equal(existsSync(out), false);
+    assert.equal(mcm(["export", "--cache-dir", root], { db }).code, 2);
+    assert.equal(mcm(["export", "--cache-dir", join(root, "nope"), "-o", out], { db }).code, 2);
+  });
+});

@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { dbIn, mcm, mcmJson } from "../helpers/cli.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { writeRawTarGz } from "../helpers/tar.js";
+import { snapshot } from "../helpers/tree.js";
+
+after(cleanupTemp);
+
+interface Kernel {
+  name: string;
+  path: string;
+  staleGroupPaths: boolean;
+}
+
+interface Imported {
+  format: string;
+  verified: boolean;
+  kernels: { added: string[]; identical: string[]; conflicting: { path: string }[] };
+  refused: { entry: string; reason: string }[];
+  indexed: { kernels: number; staleGroupPaths: number } | null;
+}
+
+describe("mcm import", () => {
+  it("imports, indexes, and list shows no stale group path; a second import skips everything", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("vllm-cache");
+    const archive = join(tempDir(), "v.tgz");
+    mcmJson(["export", "--cache-dir", root, "-o", archive], { db });
+    const dest = join(tempDir(), "vllm");
+    const r = mcmJson<Imported>(["import", archive, "--cache-dir", dest], { db });
+    assert.equal(r.format, "mcm");
+    assert.equal(r.verified, true);
+    assert.equal(r.kernels.added.length, 55);
+    assert.deepEqual(r.indexed, { kernels: 55, staleGroupPaths: 0 });
+    const list = mcmJson<Kernel[]>(["list", "--cache-dir", dest], { db });
+    assert.equal(list.length, 55);
+    assert.ok(list.every((k) => !k.staleGroupPaths));
+    const again = mcm(["import", archive, "--cache-dir", dest], { db });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /kernels: 0 added, 55 already present \(skipped\), 0 conflicting/);
+  });
+
+  it("a plain tarball: imported, and said to carry no checksums", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("triton-cache");
+    const archive = join(tempDir(), "plain.tgz");
+    execFileSync("tar", ["czf", archive, "-C", join(root, ".."), "triton-cache"]);
+    const dest = join(tempDir(), "t");
+    const r = mcm(["import", archive, "--cache-dir", dest], { db });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /plain tarball, triton; no manifest: no checksums to verify/);
+    assert.match(r.stdout, /Indexed .*: 14 kernels, 0 with stale group paths/);
+  });
+
+  it("--dry-run writes nothing and prints the same plan", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("triton-cache");
+    const archive = join(tempDir(), "a.tgz");
+    mcmJson(["export", "--cache-dir", root, "-o", archive], { db });
+    const dest = join(tempDir(), "dest");
+    const r = mcm(["import", archive, "--cache-dir", dest, "--dry-run"], { db });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Would import .*kernels: 14 added/s);
+    assert.match(r.stdout, /Dry run: nothing was written/);
+    assert.equal(existsSync(dest), false);
+  });
+
+  it("without --cache-dir, goes to the default folder of the archive's layout", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("triton-cache");
+    const archive = join(tempDir(), "a.tgz");
+    mcmJson(["export", "--cache-dir", root, "-o", archive], { db });
+    const home = tempDir();
+    const r = mcm(["import", archive], { db, env: { TRITON_CACHE_DIR: join(home, "tc") } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readdirSync(join(home, "tc")).length, 20);
+  });
+
+  it("unsafe entries: listed, left out, exit 2; the rest imported", () => {
+    const db = dbIn(tempDir());
+    const tmp = tempDir();
+    const archive = writeRawTarGz(join(tmp, "bad.tgz"), [
+      { name: "../escape.txt", data: "x" },
+      { name: "/abs.txt", data: "x" },
+      { name: "ok/file.txt", data: "fine" },
+    ]);
+    const dest = join(tmp, "dest");
+    const r = mcm(["import", archive, "--cache-dir", dest], { db });
+    assert.equal(r.code, 2);
+    assert.match(r.stdout, /refused "\.\.\/escape\.txt": '\.\.' in the path/);
+    assert.match(r.stdout, /refused "\/abs\.txt": absolute path/);
+    assert.match(r.stderr, /refused 2 unsafe entries of .* \(listed above\); the rest was imported/);
+    assert.equal(readFileSync(join(dest, "ok", "file.txt"), "utf8"), "fine");
+    assert.equal(existsSync(join(tmp, "escape.txt")), false);
+  });
+
+  it("an archive refused whole: one line, exit 2, nothing written", () => {
+    const db = dbIn(tempDir());
+    const tmp = tempDir();
+    const archive = writeRawTarGz(join(tmp, "lying.tgz"), [
+      {
+        name: "mcm-manifest.json",
+        data: JSON.stringify({
+          format: "mcm-archive",
+          formatVersion: 1,
+          layout: "triton",
+          scope: "cache",
+          sourceRoot: null,
+          kernels: [],
+          files: [{ path: "a.txt", size: 99, sha256: "0".repeat(64) }],
+          totals: { kernels: 0, files: 1, bytes: 99 },
+        }),
+      },
+      { name: "a.txt", data: "short" },
+    ]);
+    const dest = join(tmp, "dest");
+    const r = mcm(["import", archive, "--cache-dir", dest], { db });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /a\.txt holds 5 bytes, the manifest says 99/);
+    assert.equal(existsSync(dest), false);
+    assert.deepEqual(snapshot(tmp), [`lying.tgz ${readFileSync(archive).length}`]);
+  });
+
+  it("not an archive, or missing: exit 2 with one line", () => {
+    const db = dbIn(tempDir());
+    const tmp = tempDir();
+    const r = mcm(["import", join(tmp, "missing.tgz"), "--cache-dir", tmp], { db });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /archive not found/);
+    const junk = join(tmp, "junk.tgz");
+    execFileSync("sh", ["-c", `head -c 5000 /dev/urandom | gzip > ${junk}`]);
+    const j = mcm(["import", junk, "--cache-dir", join(tmp, "d")], { db });
+    assert.equal(j.code, 2);
+    assert.match(j.stderr, /not a valid tar archive|truncated/);
+  });
+});

@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { dbIn, mcm, mcmJson } from "../helpers/cli.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { kernelFolders, snapshot } from "../helpers/tree.js";
+
+after(cleanupTemp);
+
+interface Kernel {
+  path: string;
+  staleGroupPaths: boolean;
+  warnings: number;
+}
+
+/** Every child path of every group file of the kernels under `dirs`. */
+function groupPaths(kernels: string[]): string[] {
+  return kernels.flatMap((k) =>
+    readdirSync(k)
+      .filter((f) => f.startsWith("__grp__"))
+      .flatMap((f) =>
+        Object.values(
+          (JSON.parse(readFileSync(join(k, f), "utf8")) as { child_paths: Record<string, string> }).child_paths,
+        ),
+      ),
+  );
+}
+
+describe("mcm relocate", () => {
+  for (const fixture of ["triton-cache", "torchinductor_root", "vllm-cache"] as const) {
+    it(`${fixture} extracted anywhere: every group path stale before, none after`, () => {
+      const db = dbIn(tempDir());
+      const root = extractFixture(fixture);
+      const before = mcmJson<Kernel[]>(["list", "--cache-dir", root], { db });
+      assert.ok(before.length > 0);
+      assert.ok(
+        before.every((k) => k.staleGroupPaths),
+        "the fixture points at /tmp/mcm-fixtures",
+      );
+      const plan = mcmJson<{ groupFiles: number; paths: number; applied: boolean }>(
+        ["relocate", "--cache-dir", root, "-y"],
+        { db },
+      );
+      assert.equal(plan.applied, true);
+      assert.equal(plan.groupFiles, before.length);
+      const after = mcmJson<Kernel[]>(["list", "--cache-dir", root], { db });
+      assert.equal(after.length, before.length);
+      assert.ok(after.every((k) => !k.staleGroupPaths));
+      const paths = groupPaths(after.map((k) => k.path));
+      assert.equal(paths.length, plan.paths);
+      for (const p of paths) assert.ok(p.startsWith(`${root}/`) && existsSync(p), p);
+      const stats = mcmJson<{ staleGroupPaths: number }>(["stats", "--cache-dir", root], { db });
+      assert.equal(stats.staleGroupPaths, 0);
+      assert.ok(!snapshot(root).some((l) => l.includes(".mcm")), "no temp file or lock left");
+    });
+  }
+
+  it("a cache moved after relocating is found stale again and relocated again; then nothing to do (exit 1)", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("triton-cache");
+    assert.equal(mcm(["relocate", "--cache-dir", root, "-y"], { db }).code, 0);
+    const moved = join(tempDir(), "moved");
+    renameSync(root, moved);
+    const r = mcm(["relocate", "--cache-dir", moved, "-y"], { db });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Rewrote 14 group files/);
+    for (const p of groupPaths(kernelFolders(moved).map((k) => join(moved, k)))) assert.ok(p.startsWith(`${moved}/`));
+    const again = mcm(["relocate", "--cache-dir", moved, "-y"], { db });
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /nothing to relocate/);
+  });
+
+  it("--dry-run prints the plan and changes nothing; without a terminal it needs -y", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("triton-cache");
+    const before = snapshot(root).map(
+      (l) => `${l} ${readFileSync(join(root, l.split(" ")[0] as string), "utf8").length}`,
+    );
+    const dry = mcm(["relocate", "--cache-dir", root, "--dry-run"], { db });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /Plan: rewrite 14 group files \(98 paths\)/);
+    assert.match(dry.stdout, /Dry run: nothing was changed/);
+    const noTty = mcm(["relocate", "--cache-dir", root], { db });
+    assert.equal(noTty.code, 2);
+    assert.match(noTty.stderr, /pass --yes/);
+    assert.deepEqual(
+      snapshot(root).map((l) => `${l} ${readFileSync(join(root, l.split(" ")[0] as string), "utf8").length}`),
+      before,
+    );
+  });
+
+  it("leaves a path that points outside its kernel as it is, still flagged", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("triton-cache");
+    const [key] = kernelFolders(root);
+    const dir = join(root, key as string);
+    const grp = readdirSync(dir).find((f) => f.startsWith("__grp__")) as string;
+    const g = JSON.parse(readFileSync(join(dir, grp), "utf8")) as { child_paths: Record<string, string> };
+    const [first] = Object.keys(g.child_paths);
+    g.child_paths[first as string] = "/etc/passwd";
+    writeFileSync(join(dir, grp), JSON.stringify(g));
+    const r = mcmJson<{ left: number }>(["relocate", "--cache-dir", root, "-y"], { db });
+    assert.equal(r.left, 1);
+    const after = JSON.parse(readFileSync(join(dir, grp), "utf8")) as { child_paths: Record<string, string> };
+    assert.equal(after.child_paths[first as string], "/etc/passwd");
+    const k = mcmJson<Kernel[]>(["list", "--cache-dir", root], { db }).find((x) => x.path === dir);
+    assert.equal(k?.staleGroupPaths, true);
+    assert.ok((k?.warnings ?? 0) > 0);
+  });
+});
