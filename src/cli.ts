@@ -186,6 +186,20 @@ export async function main(argv: string[]): Promise<number> {
       code = await (await import("./commands/push.js")).run(ref, o, globals());
     });
 
+  addTransportOptions(
+    program
+      .command("pull")
+      .description("pull a kernel-cache image (mcm's or MCV's), verify it, check its targets, import it")
+      .argument("<ref>", "image reference: [registry/]repository[:tag|@digest]"),
+  )
+    .option("--cache-dir <path>", "import into this cache folder (default: the Triton or vLLM cache dir)")
+    .option("--force", "import even when the image's targets do not match this machine's GPUs")
+    .option("--dry-run", "fetch and verify, print what would be imported, change nothing")
+    .option("--json", "print the result as JSON")
+    .action(async (ref: string, o) => {
+      code = await (await import("./commands/pull.js")).run(ref, o, globals());
+    });
+
   program
     .command("check")
     .description("which indexed kernels can hit on this machine: GPU arch, Triton version, group paths")

@@ -5,8 +5,8 @@ import { type Dirent, readdirSync, statSync } from "node:fs";
 import { McmError } from "../../core/errors.js";
 import type { KernelRow, LayoutName } from "../../core/types.js";
 import { isMcmName } from "../../scan/util.js";
+import { type TarEntry, writeTarGz } from "../tar.js";
 import { type CacheKind, cachePrefix, manifestPath, mcvLabels, mcvManifest, type PackedKernel } from "./mcv.js";
-import { type TarEntry, writeTarGz } from "./tar-min.js";
 
 export interface LayerPlan {
   kind: CacheKind;
