@@ -24,6 +24,13 @@ function addFilterOptions(cmd: Command): Command {
     .option("--triton-version <version>", "Triton version (3.6 matches 3.6.x)");
 }
 
+function addTransportOptions(cmd: Command): Command {
+  return cmd
+    .option("--creds <user:pass>", "registry credentials (default: containers auth.json, docker config.json)")
+    .option("--ca-cert <file>", "trust this CA for the registry's TLS certificate")
+    .option("--insecure", "plain http (a local registry without TLS)");
+}
+
 export async function main(argv: string[]): Promise<number> {
   // `mcm list | head`: a closed pipe ends the output quietly, as for any Unix tool
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -163,6 +170,34 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "print JSON")
     .action(async (o) => {
       code = await (await import("./commands/stats.js")).run(o, globals());
+    });
+
+  addTransportOptions(
+    addFilterOptions(
+      program
+        .command("push")
+        .description("push the chosen kernels as an MCV-compatible OCI image; prints its digest")
+        .argument("<ref>", "image reference: [registry/]repository[:tag]"),
+    ),
+  )
+    .option("--oci-layout <dir>", "write an OCI image layout folder instead (REF gives the tag)")
+    .option("--json", "print the result as JSON")
+    .action(async (ref: string, o) => {
+      code = await (await import("./commands/push.js")).run(ref, o, globals());
+    });
+
+  addTransportOptions(
+    program
+      .command("pull")
+      .description("pull a kernel-cache image (mcm's or MCV's), verify it, check its targets, import it")
+      .argument("<ref>", "image reference: [registry/]repository[:tag|@digest]"),
+  )
+    .option("--cache-dir <path>", "import into this cache folder (default: the Triton or vLLM cache dir)")
+    .option("--force", "import even when the image's targets do not match this machine's GPUs")
+    .option("--dry-run", "fetch and verify, print what would be imported, change nothing")
+    .option("--json", "print the result as JSON")
+    .action(async (ref: string, o) => {
+      code = await (await import("./commands/pull.js")).run(ref, o, globals());
     });
 
   program

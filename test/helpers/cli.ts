@@ -1,5 +1,5 @@
 // Runs the built CLI (bin/mcm) as a user would, with its own database.
-import { type SpawnSyncOptions, spawnSync } from "node:child_process";
+import { type SpawnSyncOptions, spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 
 const BIN = new URL("../../bin/mcm", import.meta.url).pathname;
@@ -29,6 +29,26 @@ export function mcm(args: string[], opts: CliOptions): CliResult {
     ...opts.spawn,
   });
   return { code: r.status ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Like mcm(), without blocking this process: for tests that serve HTTP from it (a token server, a proxy). */
+export function mcmAsync(args: string[], opts: CliOptions): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, MCM_DB: opts.db, NO_COLOR: "1", ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => {
+      stdout += c;
+    });
+    child.stderr.on("data", (c) => {
+      stderr += c;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }
 
 export function mcmJson<T = unknown>(args: string[], opts: { db: string; env?: Record<string, string> }): T {

@@ -1,0 +1,140 @@
+// `mcm push REF`: the chosen kernels as an MCV-compatible image, pushed over the
+// distribution API (or written as an OCI layout). Prints the digest on stdout.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { McmError, NothingMatched } from "../core/errors.js";
+import type { TransportOptions } from "../pack/oci/connect.js";
+import { buildImage, describeLayer } from "../pack/oci/image.js";
+import { kindOf, type LayerPlan, planLayer, writeLayer } from "../pack/oci/layer.js";
+import { writeLayout } from "../pack/oci/layout.js";
+import { OCI_MANIFEST } from "../pack/oci/media-types.js";
+import { formatRef, manifestRef, parseRef } from "../pack/oci/ref.js";
+import { size } from "../report/format.js";
+import {
+  type FilterOptions,
+  freshIndex,
+  type GlobalOptions,
+  openContext,
+  parseFilters,
+  reportWarnings,
+  scopedRoots,
+} from "./context.js";
+
+export interface PushOptions extends FilterOptions, TransportOptions {
+  ociLayout?: string;
+  json?: boolean;
+}
+
+const NARROWING: (keyof FilterOptions)[] = [
+  "name",
+  "backend",
+  "arch",
+  "olderThan",
+  "youngerThan",
+  "cacheHitLower",
+  "cacheHitHigher",
+  "tritonVersion",
+];
+
+export async function run(refText: string, o: PushOptions, g: GlobalOptions): Promise<number> {
+  const ref = parseRef(refText);
+  if (o.ociLayout !== undefined && ref.digest) throw new McmError("with --oci-layout, REF names a tag, not a digest");
+  const filters = parseFilters(o);
+  const ctx = openContext(g);
+  const refreshed = await freshIndex(ctx, filters.cacheDir, filters.mode);
+  reportWarnings(refreshed.flatMap((s) => s.warnings));
+  scopedRoots(ctx, filters.cacheDir);
+  const rows = ctx.db.queryKernels(filters);
+  if (rows.length === 0) throw new NothingMatched("no kernels match: nothing to push");
+  const roots = [...new Set(rows.map((r) => r.root))];
+  if (roots.length > 1) {
+    throw new McmError(
+      `the kernels come from ${roots.length} caches (${roots.join(", ")}): choose one with --cache-dir`,
+    );
+  }
+  const kinds = new Set(rows.map((r) => kindOf(r.layout)));
+  if (kinds.size > 1)
+    throw new McmError("the kernels mix vLLM and Triton caches: choose one with --cache-dir or --mode");
+  const whole = NARROWING.every((k) => o[k] === undefined);
+  const plan = planLayer(
+    roots[0] as string,
+    (rows[0] as (typeof rows)[0]).layout,
+    rows.map((row) => ({ row, metadata: ctx.db.kernelBlob(row.path).metadata })),
+    whole,
+  );
+  const tmp = mkdtempSync(join(tmpdir(), "mcm-push-"));
+  try {
+    const layerPath = join(tmp, "layer.tar.gz");
+    await writeLayer(plan, layerPath);
+    const image = buildImage(await describeLayer(layerPath), plan.labels);
+    let target: string;
+    let sent = 0;
+    let present = 0;
+    if (o.ociLayout !== undefined) {
+      const dir = resolve(o.ociLayout);
+      await writeLayout(dir, image, ref.tag ?? "latest");
+      target = `oci:${dir}:${ref.tag ?? "latest"}`;
+    } else {
+      const [{ openRegistry }, { uploadBlob }] = await Promise.all([
+        import("../pack/oci/connect.js"),
+        import("../pack/oci/upload.js"),
+      ]);
+      const reg = openRegistry(ref, o);
+      for (const blob of [
+        { digest: image.layer.digest, size: image.layer.size, path: layerPath },
+        { digest: image.configDigest, size: image.config.length, data: image.config },
+      ]) {
+        if ((await uploadBlob(reg, blob)).sent) sent++;
+        else present++;
+      }
+      await reg.putManifest(image.manifest, OCI_MANIFEST, manifestRef(ref));
+      target = formatRef(ref);
+    }
+    const out = result(plan, image.manifestDigest, image.layer, target, sent, present);
+    if (o.json) ctx.json(out);
+    else {
+      process.stderr.write(summary(plan, out, o.ociLayout !== undefined));
+      ctx.out(
+        o.ociLayout !== undefined ? image.manifestDigest : `${ref.registry}/${ref.repository}@${image.manifestDigest}`,
+      );
+    }
+    return 0;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function result(
+  plan: LayerPlan,
+  digest: string,
+  layer: { digest: string; size: number },
+  target: string,
+  sent: number,
+  present: number,
+) {
+  return {
+    target,
+    digest,
+    mediaType: OCI_MANIFEST,
+    kind: plan.kind,
+    root: plan.root,
+    kernels: plan.kernels.length,
+    files: plan.files,
+    cacheBytes: plan.cacheBytes,
+    layer: { digest: layer.digest, size: layer.size },
+    labels: plan.labels,
+    blobs: { sent, alreadyPresent: present },
+    skipped: plan.skipped,
+  };
+}
+
+function summary(plan: LayerPlan, r: ReturnType<typeof result>, layout: boolean): string {
+  const lines = [
+    `${layout ? "wrote" : "pushed"} ${r.target}: ${plan.kernels.length} kernel${plan.kernels.length === 1 ? "" : "s"}, ${plan.files} files, ${size(plan.cacheBytes)} (layer ${size(r.layer.size)})`,
+  ];
+  if (!layout) lines.push(`blobs: ${r.blobs.sent} sent, ${r.blobs.alreadyPresent} already in the registry`);
+  if (plan.skipped.length)
+    lines.push(`left out ${plan.skipped.length} file(s) Triton was writing or that are links (-v lists them)`);
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,131 @@
+// What `mcm push` puts in the layer: the selected kernels under io.triton.cache/
+// (or the vLLM compile folders that hold them under io.vllm.cache/), plus MCV's
+// io.<kind>.manifest/manifest.json. A plan first; writing it is one call.
+import { type Dirent, readdirSync, statSync } from "node:fs";
+import { McmError } from "../../core/errors.js";
+import type { KernelRow, LayoutName } from "../../core/types.js";
+import { isMcmName } from "../../scan/util.js";
+import { type TarEntry, writeTarGz } from "../tar.js";
+import { type CacheKind, cachePrefix, manifestPath, mcvLabels, mcvManifest, type PackedKernel } from "./mcv.js";
+
+export interface LayerPlan {
+  kind: CacheKind;
+  root: string;
+  kernels: PackedKernel[];
+  entries: TarEntry[];
+  /** bytes of the cache files in the layer (MCV's cache-size-bytes) */
+  cacheBytes: number;
+  files: number;
+  labels: Record<string, string>;
+  skipped: { path: string; reason: string }[];
+}
+
+function skipReason(name: string): string | null {
+  if (name.startsWith("tmp.pid_") || name.includes(".tmp.pid_")) return "a Triton write in flight or interrupted";
+  if (name.endsWith(".lock")) return "a lock file";
+  return null;
+}
+
+/** Every plain file and folder under `abs`, named `prefix + rel`; links and specials are skipped. */
+function collect(abs: string, name: string, out: TarEntry[], skipped: LayerPlan["skipped"]): void {
+  out.push({ name, type: "dir" });
+  let list: Dirent[];
+  try {
+    list = readdirSync(abs, { withFileTypes: true });
+  } catch (e) {
+    throw new McmError(`cannot read ${abs}: ${(e as Error).message}`);
+  }
+  for (const d of list) {
+    const path = `${abs}/${d.name}`;
+    if (isMcmName(d.name)) continue;
+    const why = skipReason(d.name);
+    if (why) skipped.push({ path, reason: why });
+    else if (d.isDirectory()) collect(path, `${name}/${d.name}`, out, skipped);
+    else if (d.isFile()) {
+      const st = statSync(path);
+      out.push({ name: `${name}/${d.name}`, type: "file", source: path, size: st.size, mode: st.mode });
+    } else skipped.push({ path, reason: d.isSymbolicLink() ? "a symbolic link (never followed)" : "not a plain file" });
+  }
+}
+
+/** The torch_compile_cache/<hash> folder a vLLM kernel sits in, relative to the vLLM root. */
+function vllmEntry(root: string, k: KernelRow): string {
+  const rel = k.path.slice(root.length + 1).split("/");
+  const i = rel.indexOf(k.vllmHash ?? "\0");
+  if (i < 0) throw new McmError(`cannot place ${k.path} in its vLLM cache folder`);
+  return rel.slice(0, i + 1).join("/");
+}
+
+export function kindOf(layout: LayoutName): CacheKind {
+  return layout === "vllm" ? "vllm" : "triton";
+}
+
+/**
+ * Triton and Inductor caches: the kernel folders, flat under io.triton.cache/ as a
+ * Triton cache dir; the whole root when nothing narrowed the choice and it is a
+ * plain Triton cache (autotune results and launchers ride along). vLLM: each
+ * torch_compile_cache/<hash> holding a chosen kernel, whole, as vLLM needs it.
+ */
+export function planLayer(
+  root: string,
+  layout: LayoutName,
+  rows: { row: KernelRow; metadata: string | null }[],
+  whole: boolean,
+): LayerPlan {
+  const kind = kindOf(layout);
+  const prefix = cachePrefix(kind).slice(0, -1);
+  const entries: TarEntry[] = [];
+  const skipped: LayerPlan["skipped"] = [];
+  if (kind === "triton" && whole && layout === "triton") collect(root, prefix, entries, skipped);
+  else if (kind === "triton") {
+    entries.push({ name: prefix, type: "dir" });
+    const seen = new Set<string>();
+    for (const { row } of rows) {
+      if (seen.has(row.key))
+        throw new McmError(`two chosen kernels share the folder name ${row.key}: narrow the filters`);
+      seen.add(row.key);
+      collect(row.path, `${prefix}/${row.key}`, entries, skipped);
+    }
+  } else {
+    const dirs = [...new Set(rows.map(({ row }) => vllmEntry(root, row)))].sort();
+    const parents = new Set<string>();
+    for (const d of dirs) {
+      const parts = d.split("/");
+      for (let i = 1; i < parts.length; i++) parents.add(parts.slice(0, i).join("/"));
+    }
+    entries.push(
+      { name: prefix, type: "dir" },
+      ...[...parents].map((p) => ({ name: `${prefix}/${p}`, type: "dir" as const })),
+    );
+    for (const d of dirs) collect(`${root}/${d}`, `${prefix}/${d}`, entries, skipped);
+  }
+  const kernels: PackedKernel[] = rows.map(({ row, metadata }) => ({
+    key: row.key,
+    backend: row.backend,
+    arch: row.arch,
+    warpSize: row.warpSize,
+    numWarps: row.numWarps,
+    numStages: row.numStages,
+    metadata,
+    vllmHash: row.vllmHash,
+  }));
+  const files = entries.filter((e) => e.type === "file");
+  const cacheBytes = files.reduce((n, e) => n + (e.size ?? 0), 0);
+  const manifest = mcvManifest(kind, kernels);
+  const mdir = manifestPath(kind).split("/")[0] as string;
+  entries.push({ name: mdir, type: "dir" }, { name: manifestPath(kind), type: "file", data: manifest });
+  return {
+    kind,
+    root,
+    kernels,
+    entries,
+    cacheBytes,
+    files: files.length,
+    labels: mcvLabels(kind, kernels, cacheBytes),
+    skipped,
+  };
+}
+
+export async function writeLayer(plan: LayerPlan, outPath: string): Promise<void> {
+  await writeTarGz(plan.entries, outPath);
+}

@@ -1,0 +1,133 @@
+// Model Cache Vault's image format (redhat-et/GKM mcv/, "compat" images): one gzip
+// layer with io.<kind>.cache/ and io.<kind>.manifest/manifest.json, and
+// cache.<kind>.image/* labels in the image config. Same shapes as MCV writes.
+import { McmError } from "../../core/errors.js";
+
+export type CacheKind = "triton" | "vllm";
+
+/** One entry of the summary label's targets. */
+export interface ImageTarget {
+  backend: string;
+  arch: string;
+  warp_size: number;
+}
+
+export function describeTarget(t: ImageTarget): string {
+  return `${t.backend}/${t.arch}${t.warp_size ? `/warp${t.warp_size}` : ""}`;
+}
+
+export const cachePrefix = (k: CacheKind) => `io.${k}.cache/`;
+export const manifestPath = (k: CacheKind) => `io.${k}.manifest/manifest.json`;
+const labelPrefix = (k: CacheKind) => `cache.${k}.image/`;
+
+/** What push knows of one kernel it packs. */
+export interface PackedKernel {
+  /** the folder name in the cache (Triton's key) */
+  key: string;
+  backend: string;
+  arch: string;
+  warpSize: number | null;
+  numWarps: number | null;
+  numStages: number | null;
+  /** the kernel's <name>.json as read, for the fields MCV's manifest copies */
+  metadata: string | null;
+  /** vLLM: the torch_compile_cache/<hash> it belongs to */
+  vllmHash: string | null;
+}
+
+/** One manifest entry as MCV writes it: metadata hash, options, and the target flattened in. */
+function manifestEntry(k: PackedKernel): Record<string, unknown> {
+  let meta: Record<string, unknown> = {};
+  try {
+    meta = JSON.parse(k.metadata ?? "{}") as Record<string, unknown>;
+  } catch {}
+  const e: Record<string, unknown> = { hash: typeof meta.hash === "string" ? meta.hash : k.key };
+  if (typeof meta.ptx_version === "number") e.ptx_version = meta.ptx_version;
+  if (k.numStages) e.num_stages = k.numStages;
+  if (k.numWarps) e.num_warps = k.numWarps;
+  if (meta.debug === true) e.debug = true;
+  e.backend = k.backend;
+  e.arch = k.arch;
+  e.warp_size = k.warpSize ?? 0;
+  return e;
+}
+
+const byHash = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+  String(a.hash) < String(b.hash) ? -1 : String(a.hash) > String(b.hash) ? 1 : 0;
+
+/** The distinct targets, in a fixed order (MCV's order is a Go map's, i.e. none). */
+export function summaryTargets(kernels: PackedKernel[]): ImageTarget[] {
+  const seen = new Map<string, ImageTarget>();
+  for (const k of kernels) {
+    const t = { backend: k.backend, arch: k.arch, warp_size: k.warpSize ?? 0 };
+    seen.set(`${t.backend}-${t.arch}-${t.warp_size}`, t);
+  }
+  return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
+}
+
+export function mcvManifest(kind: CacheKind, kernels: PackedKernel[]): Buffer {
+  let doc: unknown;
+  if (kind === "triton") doc = { triton: kernels.map(manifestEntry).sort(byHash) };
+  else {
+    const groups = new Map<string, PackedKernel[]>();
+    for (const k of kernels) groups.set(k.vllmHash ?? "", [...(groups.get(k.vllmHash ?? "") ?? []), k]);
+    doc = {
+      vllm: [...groups.keys()].sort().map((h) => ({
+        vllmHash: h,
+        cacheFormat: "triton",
+        triton: (groups.get(h) as PackedKernel[]).map(manifestEntry).sort(byHash),
+      })),
+    };
+  }
+  return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
+}
+
+export function mcvLabels(kind: CacheKind, kernels: PackedKernel[], cacheBytes: number): Record<string, string> {
+  const p = labelPrefix(kind);
+  const entries = kind === "triton" ? kernels.length : new Set(kernels.map((k) => k.vllmHash)).size;
+  const labels: Record<string, string> = {
+    [`${p}entry-count`]: String(entries),
+    [`${p}cache-size-bytes`]: String(cacheBytes),
+    [`${p}summary`]: JSON.stringify({ targets: summaryTargets(kernels) }),
+  };
+  if (kind === "vllm") labels[`${p}format`] = "triton";
+  return labels;
+}
+
+export interface ImageLabels {
+  kind: CacheKind;
+  targets: ImageTarget[];
+  entryCount: number | undefined;
+  cacheSizeBytes: number | undefined;
+}
+
+/** Reads the labels of a pulled image: which cache it holds and for which targets. */
+export function readLabels(labels: Record<string, string> | null | undefined): ImageLabels {
+  const keys = Object.keys(labels ?? {});
+  const kind: CacheKind | undefined = keys.some((k) => k.startsWith(labelPrefix("vllm")))
+    ? "vllm"
+    : keys.some((k) => k.startsWith(labelPrefix("triton")))
+      ? "triton"
+      : undefined;
+  if (!kind || !labels) {
+    throw new McmError("not a kernel-cache image: its config has no cache.triton.image/ or cache.vllm.image/ labels");
+  }
+  const p = labelPrefix(kind);
+  let targets: ImageTarget[] = [];
+  const summary = labels[`${p}summary`];
+  if (summary) {
+    try {
+      const s = JSON.parse(summary) as { targets?: ImageTarget[] };
+      targets = (s.targets ?? []).filter((t) => t && typeof t.backend === "string");
+    } catch {
+      throw new McmError(`label ${p}summary is not JSON: ${summary.slice(0, 80)}`);
+    }
+  }
+  const num = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+  return {
+    kind,
+    targets,
+    entryCount: num(labels[`${p}entry-count`]),
+    cacheSizeBytes: num(labels[`${p}cache-size-bytes`]),
+  };
+}

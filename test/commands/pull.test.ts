@@ -1,0 +1,300 @@
+// mcm pull from a real registry (docker-registry on 127.0.0.1): mcm's own images,
+// images podman built in MCV's layout, digests checked, targets checked against
+// a stand-in nvidia-smi (no GPU here), and podman taking what mcm pushed.
+import assert from "node:assert/strict";
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { dbIn, mcm, mcmAsync } from "../helpers/cli.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { type PodmanEnv, podmanEnv, podman as runPodman } from "../helpers/podman.js";
+import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+
+interface PullJson {
+  digest: string;
+  kind: string;
+  dest: string;
+  check: { checked: boolean; ok: boolean | null; forced: boolean };
+  imports: { format: string; kernels: { added: string[]; identical: string[] }; groupFilesRewritten: number }[];
+  indexed: { kernels: number } | null;
+}
+
+let db: string;
+let cache: string;
+let reg: TestRegistry;
+/** PATH with no nvidia-smi or rocminfo: the check cannot run */
+let noGpuPath: string;
+
+function fakeGpuPath(computeCap: string): string {
+  const bin = tempDir();
+  // a stand-in for the one thing that cannot run here: a GPU driver's nvidia-smi
+  writeFileSync(join(bin, "nvidia-smi"), `#!/bin/sh\necho "NVIDIA Test GPU, ${computeCap}"\n`);
+  chmodSync(join(bin, "nvidia-smi"), 0o755);
+  return `${bin}:${noGpuPath}`;
+}
+
+before(async () => {
+  const dir = tempDir();
+  db = dbIn(dir);
+  cache = extractFixture("triton-cache", dir);
+  assert.equal(mcm(["index", "--cache-dir", cache], { db }).code, 0);
+  reg = await startRegistry();
+  noGpuPath = (process.env.PATH ?? "")
+    .split(":")
+    .filter((d) => !["nvidia-smi", "rocminfo"].some((t) => readdirSafe(d).includes(t)))
+    .join(":");
+  const r = mcm(["push", `${reg.host}/pull/triton:v1`, "--cache-dir", cache, "--insecure"], { db });
+  assert.equal(r.code, 0, r.stderr);
+});
+
+function readdirSafe(d: string): string[] {
+  try {
+    return readdirSync(d);
+  } catch {
+    return [];
+  }
+}
+
+after(async () => {
+  await reg?.stop();
+  cleanupTemp();
+});
+
+async function pull(ref: string, dest: string, env: Record<string, string>, ...args: string[]) {
+  const r = await mcmAsync(["pull", ref, "--cache-dir", dest, "--insecure", "--json", ...args], {
+    db: dbIn(tempDir()),
+    env,
+  });
+  return { ...r, json: r.code === 0 ? (JSON.parse(r.stdout) as PullJson) : undefined };
+}
+
+const kernelDirs = (dir: string) => readdirSafe(dir).filter((n) => /^[A-Z2-7]{52}$/.test(n));
+
+describe("pull of an image mcm pushed", () => {
+  it("imports every kernel, points group files at the new folder, and indexes it", async () => {
+    const dest = join(tempDir(), "cache");
+    const r = await pull(`${reg.host}/pull/triton:v1`, dest, { PATH: fakeGpuPath("9.0") });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json?.check.ok, true);
+    assert.equal(r.json?.imports[0]?.format, "mcv");
+    assert.equal(r.json?.imports[0]?.kernels.added.length, 14);
+    assert.equal(r.json?.indexed?.kernels, 14);
+    assert.equal(kernelDirs(dest).length, kernelDirs(cache).length);
+    const key = kernelDirs(dest)[0] as string;
+    const grp = readdirSafe(join(dest, key)).find((f) => f.startsWith("__grp__")) as string;
+    const paths = Object.values(JSON.parse(readFileSync(join(dest, key, grp), "utf8")).child_paths) as string[];
+    assert.ok(
+      paths.every((p) => p.startsWith(`${dest}/${key}/`)),
+      paths.join(", "),
+    );
+  });
+
+  it("pulling again adds nothing: the kernels are already there", async () => {
+    const dest = join(tempDir(), "cache");
+    const env = { PATH: fakeGpuPath("9.0") };
+    assert.equal((await pull(`${reg.host}/pull/triton:v1`, dest, env)).code, 0);
+    const again = await pull(`${reg.host}/pull/triton:v1`, dest, env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.json?.imports[0]?.kernels.added.length, 0);
+    assert.equal(again.json?.imports[0]?.kernels.identical.length, 14);
+  });
+
+  it("refuses an image for other GPUs, one line, exit 2, nothing written; --force imports it", async () => {
+    const dest = join(tempDir(), "cache");
+    const env = { PATH: fakeGpuPath("8.0") };
+    const r = await pull(`${reg.host}/pull/triton:v1`, dest, env);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /built for cuda\/90\/warp32; this machine has cuda\/80 \(NVIDIA Test GPU\): pass --force/);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.deepEqual(readdirSafe(dest), []);
+    const forced = await pull(`${reg.host}/pull/triton:v1`, dest, env, "--force");
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.json?.check.forced, true);
+    assert.equal(forced.json?.imports[0]?.kernels.added.length, 14);
+    assert.equal(kernelDirs(dest).length, kernelDirs(cache).length);
+  });
+
+  it("without nvidia-smi or rocminfo, says it could not check and imports", async () => {
+    const dest = join(tempDir(), "cache");
+    const r = await pull(`${reg.host}/pull/triton:v1`, dest, { PATH: noGpuPath });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /could not check the image's targets \(cuda\/90\/warp32\)/);
+    assert.equal(r.json?.check.checked, false);
+  });
+
+  it("--dry-run fetches and verifies, writes nothing", async () => {
+    const dest = join(tempDir(), "cache");
+    const r = await pull(`${reg.host}/pull/triton:v1`, dest, { PATH: noGpuPath }, "--dry-run");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json?.imports[0]?.kernels.added.length, 14);
+    assert.deepEqual(readdirSafe(dest), []);
+  });
+
+  it("pulls by digest", async () => {
+    const dest = join(tempDir(), "cache");
+    const first = await pull(`${reg.host}/pull/triton:v1`, dest, { PATH: noGpuPath }, "--dry-run");
+    const byDigest = await pull(
+      `${reg.host}/pull/triton@${first.json?.digest}`,
+      dest,
+      { PATH: noGpuPath },
+      "--dry-run",
+    );
+    assert.equal(byDigest.code, 0, byDigest.stderr);
+    assert.equal(byDigest.json?.digest, first.json?.digest);
+  });
+
+  it("refuses a layer whose bytes do not match its digest (storage tampered with): exit 2, nothing imported", async () => {
+    const own = await startRegistry();
+    try {
+      const p = mcm(["push", `${own.host}/bad/triton:v1`, "--cache-dir", cache, "--insecure", "--json"], { db });
+      const layer = (JSON.parse(p.stdout) as { layer: { digest: string } }).layer.digest.slice("sha256:".length);
+      const data = join(own.storage, "docker/registry/v2/blobs/sha256", layer.slice(0, 2), layer, "data");
+      const bytes = readFileSync(data);
+      bytes[bytes.length - 100] = (bytes[bytes.length - 100] as number) ^ 0xff;
+      writeFileSync(data, bytes);
+      const dest = join(tempDir(), "cache");
+      const r = await pull(`${own.host}/bad/triton:v1`, dest, { PATH: noGpuPath });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /does not match its digest.*nothing was imported/);
+      assert.deepEqual(readdirSafe(dest), []);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it("an unknown tag: one line, exit 2", () => {
+    const r = mcm(["pull", `${reg.host}/no/such:v1`, "--cache-dir", join(tempDir(), "d"), "--insecure"], { db });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /no\/such:v1 not found/);
+  });
+});
+
+/** podman with the private store and config of the warm tests' helper: the machine's images stay untouched. */
+function podman(p: PodmanEnv, ...args: string[]): string {
+  const r = runPodman(p, args);
+  if (r.code !== 0) throw new Error(`podman ${args[0]} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+describe("interop with podman", () => {
+  it("podman pulls the image mcm pushed, with its labels and digest", () => {
+    const p = podmanEnv();
+    podman(p, "pull", "--tls-verify=false", `${reg.host}/pull/triton:v1`);
+    const seen = podman(
+      p,
+      "image",
+      "inspect",
+      "--format",
+      '{{.Digest}} {{index .Labels "cache.triton.image/entry-count"}}',
+      `${reg.host}/pull/triton:v1`,
+    );
+    const pushed = JSON.parse(
+      mcm(["push", `${reg.host}/pull/triton:v1`, "--cache-dir", cache, "--insecure", "--json"], { db }).stdout,
+    );
+    assert.equal(seen.trim(), `${pushed.digest} 14`);
+  });
+
+  it("mcm pulls an image podman built in MCV's layout (multi-stage FROM scratch, labels at build time)", async () => {
+    const p = podmanEnv();
+    const ctx = join(tempDir(), "ctx");
+    mkdirSync(join(ctx, "io.triton.manifest"), { recursive: true });
+    cpSync(cache, join(ctx, "io.triton.cache"), { recursive: true });
+    writeFileSync(join(ctx, "io.triton.manifest", "manifest.json"), '{"triton":[]}\n');
+    writeFileSync(
+      join(ctx, "Containerfile"),
+      [
+        "FROM scratch AS build",
+        'COPY "./io.triton.cache/" "./io.triton.cache/"',
+        'COPY "./io.triton.manifest/manifest.json" "./io.triton.manifest/manifest.json"',
+        "",
+        "FROM scratch",
+        "LABEL org.opencontainers.image.title=mcv-built",
+        "COPY --from=build / /",
+        "",
+      ].join("\n"),
+    );
+    const summary = JSON.stringify({ targets: [{ backend: "cuda", arch: "90", warp_size: 32 }] });
+    const image = `${reg.host}/mcv/built:v1`;
+    podman(
+      p,
+      "build",
+      "-f",
+      join(ctx, "Containerfile"),
+      "-t",
+      image,
+      "--label",
+      "cache.triton.image/entry-count=14",
+      "--label",
+      `cache.triton.image/summary=${summary}`,
+      ctx,
+    );
+    podman(p, "push", "--tls-verify=false", image);
+    const dest = join(tempDir(), "cache");
+    const r = await pull(image, dest, { PATH: fakeGpuPath("9.0") });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json?.check.ok, true);
+    assert.equal(r.json?.imports[0]?.kernels.added.length, 14);
+    assert.equal(kernelDirs(dest).length, kernelDirs(cache).length);
+  });
+
+  it("refuses an image without cache labels, and reads a two-layer build (one COPY per layer)", async () => {
+    const p = podmanEnv();
+    const ctx = join(tempDir(), "ctx");
+    mkdirSync(ctx);
+    writeFileSync(join(ctx, "hello.txt"), "hi\n");
+    writeFileSync(join(ctx, "Containerfile"), "FROM scratch\nCOPY hello.txt /hello.txt\n");
+    const plain = `${reg.host}/plain/image:v1`;
+    podman(p, "build", "-f", join(ctx, "Containerfile"), "-t", plain, ctx);
+    podman(p, "push", "--tls-verify=false", plain);
+    const r = await pull(plain, join(tempDir(), "cache"), { PATH: noGpuPath });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /not a kernel-cache image/);
+
+    mkdirSync(join(ctx, "io.triton.manifest"));
+    cpSync(cache, join(ctx, "io.triton.cache"), { recursive: true });
+    writeFileSync(join(ctx, "io.triton.manifest", "manifest.json"), '{"triton":[]}\n');
+    writeFileSync(
+      join(ctx, "Containerfile"),
+      "FROM scratch\nCOPY io.triton.cache/ /io.triton.cache/\nCOPY io.triton.manifest/manifest.json /io.triton.manifest/manifest.json\n",
+    );
+    const two = `${reg.host}/mcv/two-layers:v1`;
+    podman(
+      p,
+      "build",
+      "-f",
+      join(ctx, "Containerfile"),
+      "-t",
+      two,
+      "--label",
+      "cache.triton.image/entry-count=14",
+      ctx,
+    );
+    podman(p, "push", "--tls-verify=false", two);
+    const dest = join(tempDir(), "cache");
+    const ok = await pull(two, dest, { PATH: noGpuPath });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.json?.imports.length, 1);
+    assert.equal(kernelDirs(dest).length, kernelDirs(cache).length);
+  });
+});
+
+describe("a vLLM cache round trip", () => {
+  it("pushes io.vllm.cache/ with cache.vllm.image labels and pulls it back into a vLLM cache root", async () => {
+    const dir = tempDir();
+    const vdb = dbIn(dir);
+    const vllm = extractFixture("vllm-cache", dir);
+    assert.equal(mcm(["index", "--cache-dir", vllm], { db: vdb }).code, 0);
+    const p = mcm(["push", `${reg.host}/pull/vllm:v1`, "--cache-dir", vllm, "--insecure", "--json"], { db: vdb });
+    assert.equal(p.code, 0, p.stderr);
+    const pushed = JSON.parse(p.stdout) as { kind: string; kernels: number; labels: Record<string, string> };
+    assert.equal(pushed.kind, "vllm");
+    assert.equal(pushed.labels["cache.vllm.image/format"], "triton");
+    const dest = join(tempDir(), "vllm");
+    const r = await pull(`${reg.host}/pull/vllm:v1`, dest, { PATH: fakeGpuPath("9.0") });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json?.kind, "vllm");
+    assert.equal(r.json?.indexed?.kernels, pushed.kernels);
+    assert.deepEqual(readdirSafe(join(dest, "torch_compile_cache")), readdirSafe(join(vllm, "torch_compile_cache")));
+  });
+});
