@@ -9,7 +9,7 @@ import { indexRoot } from "../scan/indexer.js";
 import { containerRunPlan } from "../warm/container.js";
 import { hostGroups } from "../warm/host-facts.js";
 import { buildWarmManifest, WARM_MANIFEST, type WarmManifest } from "../warm/manifest.js";
-import { packCapture } from "../warm/pack.js";
+import { type PackResult, packCapture } from "../warm/pack.js";
 import { captureFolderName, parseWarmRequest, type WarmFlags, type WarmRequest } from "../warm/request.js";
 import {
   type Captured,
@@ -65,10 +65,11 @@ export async function run(o: WarmCommandOptions, command: string[], g: GlobalOpt
   const manifest = manifestFor(req, captured, caches, started, finished);
   writeAtomic(join(captured.folder, WARM_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
 
-  let archive: { path: string; bytes: number; sha256: string } | undefined;
+  let archive: PackResult | undefined;
   if (req.tarball) {
     phase(`packing ${req.output}`);
-    archive = await packCapture(captured.folder, resolve(req.output));
+    const filled = summaries.map((s) => ({ path: s.root, layout: s.layout }));
+    archive = await packCapture(captured.folder, filled, resolve(req.output));
   }
   const targets = summaries.flatMap((s) => ctx.db.kernelTargets({ cacheDir: s.root }));
   const kernels = caches.reduce((n, c) => n + c.kernels, 0);

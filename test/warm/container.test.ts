@@ -1,8 +1,8 @@
 // `mcm warm` in container mode against real podman. The image stands in for vLLM (see helpers/podman.ts).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { dbIn, mcm } from "../helpers/cli.js";
@@ -142,6 +142,35 @@ describe("mcm warm (podman)", () => {
     assert.match(stdout, /^Warmed facebook\/opt-125m in .*: 55 kernels, /);
     assert.match(stdout, /cuda 90 \(warp 32\): 55 kernels/);
     assert.ok(!stdout.includes(TOKEN) && !stderr.includes(TOKEN));
+  });
+
+  it("--tarball packs the warmed cache: the archive extracts to the same files and imports elsewhere", () => {
+    const out = join(tempDir(), "warmed_cache.tar.gz");
+    const r = warm(["--no-gpu", "--image", FAKE_VLLM_IMAGE, "--tarball", "--output", out, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { folder: string; archive: { path: string; bytes: number; sha256: string } };
+    assert.equal(res.archive.path, out);
+    assert.equal(res.archive.bytes, statSync(out).size);
+    assert.equal(res.archive.sha256, createHash("sha256").update(readFileSync(out)).digest("hex"));
+    assert.deepEqual(readdirSync(join(out, "..")), ["warmed_cache.tar.gz"], "no temporary file is left");
+    const x = tempDir();
+    execFileSync("tar", ["xzf", out, "-C", x]);
+    const got = snapshot(x).filter((l) => !l.startsWith("mcm-manifest.json "));
+    assert.deepEqual(got, snapshot(res.folder));
+    const dest = join(tempDir(), "vllm");
+    const db = dbIn(tempDir());
+    const imp = mcm(["import", out, "--cache-dir", dest, "--json"], { db });
+    assert.equal(imp.code, 0, imp.stderr);
+    const stats = JSON.parse(mcm(["stats", "--cache-dir", dest, "--json"], { db }).stdout);
+    assert.equal(stats.kernels, 55);
+    assert.equal(stats.staleGroupPaths, 0);
+  });
+
+  it("a failed warm never leaves an archive at --output", () => {
+    const out = join(tempDir(), "warmed_cache.tar.gz");
+    const r = warm(["--no-gpu", "--image", FAKE_VLLM_IMAGE, "--env", "FAKE_FAIL=1", "--tarball", "--output", out]);
+    assert.equal(r.code, 2);
+    assert.deepEqual(readdirSync(join(out, "..")), []);
   });
 
   it("--dry-run prints the argv: CDI GPU, no --privileged, token hidden; nothing runs", () => {

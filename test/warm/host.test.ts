@@ -64,6 +64,26 @@ describe("mcm warm -- COMMAND (host mode)", () => {
     assert.equal(JSON.parse(list.stdout).length, 14);
   });
 
+  it("--tarball packs the one cache the command filled, with the warm manifest, ready to import", () => {
+    const s = setup();
+    const out = join(tempDir(), "w.tar.gz");
+    const r = mcm(
+      ["warm", "--host-cache-dir", s.host, "--tarball", "-o", out, "--json", "--", "python3", s.script, s.source],
+      {
+        db: s.db,
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).archive.holds, "triton");
+    const dest = join(tempDir(), "cache");
+    const imp = mcm(["import", out, "--cache-dir", dest], { db: s.db });
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.equal(JSON.parse(readFileSync(join(dest, "mcm-warm.json"), "utf8")).mode, "host");
+    const stats = JSON.parse(mcm(["stats", "--cache-dir", dest, "--json"], { db: s.db }).stdout);
+    assert.equal(stats.kernels, 14);
+    assert.equal(stats.staleGroupPaths, 0);
+  });
+
   it("a failing command: exit 2 with its last lines; what it wrote is kept", () => {
     const s = setup();
     const r = mcm(["warm", "--host-cache-dir", s.host, "--", "python3", s.script, s.source, "3"], { db: s.db });
