@@ -1,14 +1,15 @@
 // `mcm export`: a cache root (or the kernel folders a filter picked) as a
 // deterministic .tar.gz, its manifest first.
 import { createHash } from "node:crypto";
-import { closeSync, constants, type Dirent, fstatSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { McmError } from "../core/errors.js";
 import type { KernelRecord, LayoutName, Mode, ScanWarning } from "../core/types.js";
 import { emptyWalk, layoutFor, NO_VLLM } from "../layouts/index.js";
 import { resolveCacheDir } from "../scan/cache-dir.js";
 import { readEntry } from "../scan/entry.js";
 import { GROUP_RE } from "../scan/group.js";
-import { isInside, isMcmName } from "../scan/util.js";
+import { isInside } from "../scan/util.js";
+import { type Collected, collect, relOf, skipReason } from "./collect.js";
 import {
   MANIFEST_FORMAT,
   MANIFEST_NAME,
@@ -43,51 +44,6 @@ export interface ExportResult {
   /** what was left out, and why (mcm's own files, writes in flight, links, locks) */
   skipped: { path: string; reason: string }[];
   warnings: ScanWarning[];
-}
-
-/** Why a name in a cache is never archived, or null. */
-export function skipReason(name: string): string | null {
-  if (isMcmName(name)) return "mcm's own file";
-  if (name.startsWith("tmp.pid_") || name.includes(".tmp.pid_")) return "a Triton write in flight or interrupted";
-  if (name.endsWith(".lock")) return "a lock file";
-  return null;
-}
-
-interface Collected {
-  dirs: string[];
-  files: { rel: string; abs: string }[];
-  skipped: { path: string; reason: string }[];
-}
-
-function relOf(root: string, abs: string): string {
-  return abs.slice(root.length + 1);
-}
-
-/** Every folder and plain file under `dir`, skipping what skipReason names and anything that is not a plain file. */
-function collect(root: string, dir: string, out: Collected): void {
-  let list: Dirent[];
-  try {
-    list = readdirSync(dir, { withFileTypes: true });
-  } catch (e) {
-    throw new McmError(`cannot read ${dir}: ${(e as Error).message}`);
-  }
-  for (const d of list) {
-    const abs = `${dir}/${d.name}`;
-    const why = skipReason(d.name);
-    if (why) {
-      if (!isMcmName(d.name)) out.skipped.push({ path: relOf(root, abs), reason: why });
-      continue;
-    }
-    if (d.isDirectory()) {
-      out.dirs.push(relOf(root, abs));
-      collect(root, abs, out);
-    } else if (d.isFile()) {
-      out.files.push({ rel: relOf(root, abs), abs });
-    } else {
-      const what = d.isSymbolicLink() ? "a symbolic link (never followed)" : "not a plain file";
-      out.skipped.push({ path: relOf(root, abs), reason: what });
-    }
-  }
 }
 
 /** The kernels among the children of the layout's Triton dirs, or among `only`. */

@@ -12,7 +12,7 @@ import type {
   ScanWarning,
   TritonDir,
 } from "../core/types.js";
-import { checkGroup, GROUP_RE } from "./group.js";
+import { checkGroup, GROUP_RE, parseJson } from "./group.js";
 import { errorCode, isInside, isMcmName, warn } from "./util.js";
 
 export interface EntryContext {
@@ -147,15 +147,6 @@ function readText(path: string, root: string, warnings: ScanWarning[]): { text: 
     return null;
   } finally {
     closeSync(fd);
-  }
-}
-
-function parseJson(path: string, text: string, warnings: ScanWarning[]): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    warnings.push(warn(path, "bad-json", `malformed JSON: ${(e as Error).message}`));
-    return undefined;
   }
 }
 

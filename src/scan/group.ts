@@ -10,7 +10,7 @@ const asObject = (v: unknown): Json => (v && typeof v === "object" && !Array.isA
 
 export const GROUP_RE = /^__grp__(.+)\.json$/;
 
-function parseJson(path: string, text: string, warnings: ScanWarning[]): unknown {
+export function parseJson(path: string, text: string, warnings: ScanWarning[]): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {

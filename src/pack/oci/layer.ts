@@ -1,10 +1,10 @@
 // What `mcm push` puts in the layer: the selected kernels under io.triton.cache/
 // (or the vLLM compile folders that hold them under io.vllm.cache/), plus MCV's
 // io.<kind>.manifest/manifest.json. A plan first; writing it is one call.
-import { type Dirent, readdirSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { McmError } from "../../core/errors.js";
 import type { KernelRow, LayoutName } from "../../core/types.js";
-import { isMcmName } from "../../scan/util.js";
+import { type Collected, collect } from "../collect.js";
 import { type TarEntry, writeTarGz } from "../tar.js";
 import { type CacheKind, cachePrefix, manifestPath, mcvLabels, mcvManifest, type PackedKernel } from "./mcv.js";
 
@@ -20,32 +20,16 @@ export interface LayerPlan {
   skipped: { path: string; reason: string }[];
 }
 
-function skipReason(name: string): string | null {
-  if (name.startsWith("tmp.pid_") || name.includes(".tmp.pid_")) return "a Triton write in flight or interrupted";
-  if (name.endsWith(".lock")) return "a lock file";
-  return null;
-}
-
-/** Every plain file and folder under `abs`, named `prefix + rel`; links and specials are skipped. */
-function collect(abs: string, name: string, out: TarEntry[], skipped: LayerPlan["skipped"]): void {
-  out.push({ name, type: "dir" });
-  let list: Dirent[];
-  try {
-    list = readdirSync(abs, { withFileTypes: true });
-  } catch (e) {
-    throw new McmError(`cannot read ${abs}: ${(e as Error).message}`);
+/** Every plain file and folder under `abs`, named `name + rel`; links and specials are skipped. */
+function collectUnder(abs: string, name: string, out: TarEntry[], skipped: LayerPlan["skipped"]): void {
+  const found: Collected = { dirs: [], files: [], skipped: [] };
+  collect(abs, abs, found);
+  out.push({ name, type: "dir" }, ...found.dirs.map((d) => ({ name: `${name}/${d}`, type: "dir" as const })));
+  for (const f of found.files) {
+    const st = statSync(f.abs);
+    out.push({ name: `${name}/${f.rel}`, type: "file", source: f.abs, size: st.size, mode: st.mode });
   }
-  for (const d of list) {
-    const path = `${abs}/${d.name}`;
-    if (isMcmName(d.name)) continue;
-    const why = skipReason(d.name);
-    if (why) skipped.push({ path, reason: why });
-    else if (d.isDirectory()) collect(path, `${name}/${d.name}`, out, skipped);
-    else if (d.isFile()) {
-      const st = statSync(path);
-      out.push({ name: `${name}/${d.name}`, type: "file", source: path, size: st.size, mode: st.mode });
-    } else skipped.push({ path, reason: d.isSymbolicLink() ? "a symbolic link (never followed)" : "not a plain file" });
-  }
+  for (const x of found.skipped) skipped.push({ path: `${abs}/${x.path}`, reason: x.reason });
 }
 
 /** The torch_compile_cache/<hash> folder a vLLM kernel sits in, relative to the vLLM root. */
@@ -76,7 +60,7 @@ export function planLayer(
   const prefix = cachePrefix(kind).slice(0, -1);
   const entries: TarEntry[] = [];
   const skipped: LayerPlan["skipped"] = [];
-  if (kind === "triton" && whole && layout === "triton") collect(root, prefix, entries, skipped);
+  if (kind === "triton" && whole && layout === "triton") collectUnder(root, prefix, entries, skipped);
   else if (kind === "triton") {
     entries.push({ name: prefix, type: "dir" });
     const seen = new Set<string>();
@@ -84,7 +68,7 @@ export function planLayer(
       if (seen.has(row.key))
         throw new McmError(`two chosen kernels share the folder name ${row.key}: narrow the filters`);
       seen.add(row.key);
-      collect(row.path, `${prefix}/${row.key}`, entries, skipped);
+      collectUnder(row.path, `${prefix}/${row.key}`, entries, skipped);
     }
   } else {
     const dirs = [...new Set(rows.map(({ row }) => vllmEntry(root, row)))].sort();
@@ -97,7 +81,7 @@ export function planLayer(
       { name: prefix, type: "dir" },
       ...[...parents].map((p) => ({ name: `${prefix}/${p}`, type: "dir" as const })),
     );
-    for (const d of dirs) collect(`${root}/${d}`, `${prefix}/${d}`, entries, skipped);
+    for (const d of dirs) collectUnder(`${root}/${d}`, `${prefix}/${d}`, entries, skipped);
   }
   const kernels: PackedKernel[] = rows.map(({ row, metadata }) => ({
     key: row.key,
