@@ -38,7 +38,9 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   });
   const program = new Command("mcm")
-    .description("Model Cache Manager: index, search, prune, pre-warm and ship GPU-kernel caches (Triton, Inductor, vLLM)")
+    .description(
+      "Model Cache Manager: index, search, prune, pre-warm and ship GPU-kernel caches (Triton, Inductor, vLLM)",
+    )
     .version(VERSION, "-V, --version")
     .option("--db <path>", "index database (env MCM_DB)")
     .option(

@@ -6,6 +6,7 @@ import { peekLayout } from "../pack/detect.js";
 import { ArchiveRefused, type ImportResult, importArchive } from "../pack/import.js";
 import { size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
+import { capturedRoots } from "../warm/pack.js";
 import { type GlobalOptions, openContext, reportWarnings } from "./context.js";
 
 export interface ImportCommandOptions {
@@ -59,9 +60,15 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
   const ctx = openContext(g);
   let indexed = null;
   if (!r.dryRun) {
-    const s = await indexRoot(ctx.db, dest, { mode: "auto", progress: process.stderr.isTTY === true });
-    indexed = { kernels: s.kernels, staleGroupPaths: ctx.db.kernelTotals({ cacheDir: s.root }).staleGroup };
-    reportWarnings(s.warnings);
+    // a host-mode warm archive holds several caches (triton/, inductor/, ...): each has its own layout
+    const roots = capturedRoots(dest) ?? [{ path: dest, layout: "auto" as const }];
+    indexed = { kernels: 0, staleGroupPaths: 0 };
+    for (const root of roots) {
+      const s = await indexRoot(ctx.db, root.path, { mode: root.layout, progress: process.stderr.isTTY === true });
+      indexed.kernels += s.kernels;
+      indexed.staleGroupPaths += ctx.db.kernelTotals({ cacheDir: s.root }).staleGroup;
+      reportWarnings(s.warnings);
+    }
   }
   if (o.json) ctx.json({ ...r, indexed });
   else {

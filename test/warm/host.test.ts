@@ -84,6 +84,49 @@ describe("mcm warm -- COMMAND (host mode)", () => {
     assert.equal(stats.staleGroupPaths, 0);
   });
 
+  it("--tarball with several caches filled packs the capture folder; import indexes each cache with its layout", () => {
+    const s = setup();
+    const inductor = extractFixture("torchinductor_root");
+    const script = join(tempDir(), "two.py");
+    writeFileSync(
+      script,
+      "import os, shutil, sys\n" +
+        "shutil.copytree(sys.argv[1], os.environ['TRITON_CACHE_DIR'], dirs_exist_ok=True)\n" +
+        "shutil.copytree(sys.argv[2], os.environ['TORCHINDUCTOR_CACHE_DIR'], dirs_exist_ok=True)\n",
+    );
+    const out = join(tempDir(), "w.tar.gz");
+    const r = mcm(
+      [
+        "warm",
+        "--host-cache-dir",
+        s.host,
+        "--tarball",
+        "-o",
+        out,
+        "--json",
+        "--",
+        "python3",
+        script,
+        s.source,
+        inductor,
+      ],
+      {
+        db: s.db,
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout);
+    assert.equal(res.archive.holds, ".");
+    assert.equal(res.kernels, 69);
+    const dest = join(tempDir(), "dest");
+    const imp = mcm(["import", out, "--cache-dir", dest, "--json"], { db: s.db });
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.deepEqual(JSON.parse(imp.stdout).indexed, { kernels: 69, staleGroupPaths: 0 });
+    // the same files; group files differ only by the paths import rewrote
+    const noGroups = (d: string) => snapshot(d).filter((l) => !l.includes("/__grp__"));
+    assert.deepEqual(noGroups(join(dest, "triton")), noGroups(join(res.folder, "triton")));
+  });
+
   it("a failing command: exit 2 with its last lines; what it wrote is kept", () => {
     const s = setup();
     const r = mcm(["warm", "--host-cache-dir", s.host, "--", "python3", s.script, s.source, "3"], { db: s.db });
