@@ -1,12 +1,9 @@
 // argv -> command -> exit code. Commands load lazily so `--help` stays fast.
-import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import type { GlobalOptions } from "./commands/context.js";
 import { McmError } from "./core/errors.js";
 import { setVerbosity, verbosity } from "./log.js";
-
-const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
-  .version;
+import { VERSION } from "./version.js";
 
 function addFilterOptions(cmd: Command): Command {
   return cmd

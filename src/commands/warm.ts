@@ -6,8 +6,7 @@ import type { IndexSummary } from "../core/types.js";
 import { log } from "../log.js";
 import { elapsed, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
-import { containerRunPlan } from "../warm/container.js";
-import { hostGroups } from "../warm/host-facts.js";
+import { VERSION } from "../version.js";
 import { buildWarmManifest, WARM_MANIFEST, type WarmManifest } from "../warm/manifest.js";
 import { type PackResult, packCapture } from "../warm/pack.js";
 import { captureFolderName, parseWarmRequest, type WarmFlags, type WarmRequest } from "../warm/request.js";
@@ -16,7 +15,7 @@ import {
   hostEnv,
   type Phase,
   pickEngine,
-  readVersion,
+  planContainer,
   warmInContainer,
   warmOnHost,
 } from "../warm/run.js";
@@ -39,12 +38,11 @@ export async function run(o: WarmCommandOptions, command: string[], g: GlobalOpt
 
   const tty = process.stderr.isTTY === true;
   const phase: Phase = (label) => (tty ? process.stderr.write(`mcm: ${label}\n`) : log.info(label));
-  const timeoutText = o.timeout ?? "";
   const started = new Date();
   const captured =
     req.target.kind === "container"
-      ? await warmInContainer(req, req.target, phase, timeoutText)
-      : await warmOnHost(req, req.target, phase, timeoutText);
+      ? await warmInContainer(req, req.target, phase)
+      : await warmOnHost(req, req.target, phase);
 
   phase("indexing the cache");
   const ctx = openContext(g);
@@ -127,7 +125,7 @@ function manifestFor(
 ): WarmManifest {
   const t = req.target;
   return buildWarmManifest({
-    mcmVersion: readVersion(),
+    mcmVersion: VERSION,
     mode: t.kind,
     ...(t.kind === "container"
       ? {
@@ -159,15 +157,10 @@ function printPlan(req: WarmRequest, json: boolean): number {
   let plan: Record<string, unknown>;
   if (t.kind === "container") {
     const engine = pickEngine(t.engine, process.env);
-    const run = containerRunPlan({
-      engine,
-      target: t,
-      containerName: "mcm-warm-<pid>",
-      captureDir: folder,
+    const run = planContainer(req, t, engine, {
+      folder,
       scriptDir: "<temporary copy of python/mcm_warm.py>",
-      groups: t.rocm ? hostGroups() : {},
-      userEnv: req.env,
-      hasToken: req.hfToken !== undefined,
+      containerName: "mcm-warm-<pid>",
     });
     plan = {
       mode: "container",
@@ -182,7 +175,7 @@ function printPlan(req: WarmRequest, json: boolean): number {
     plan = { mode: "host", command: t.command, folder, env: { ...Object.fromEntries(req.env), ...hostEnv(folder) } };
   }
   plan.tarball = req.tarball ? resolve(req.output) : null;
-  plan.timeoutSeconds = req.timeoutMs !== undefined ? req.timeoutMs / 1000 : null;
+  plan.timeoutSeconds = req.timeout ? req.timeout.ms / 1000 : null;
   if (json) {
     process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     return 0;

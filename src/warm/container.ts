@@ -99,17 +99,16 @@ export function engineMissing(engine: EngineName | null): string {
   return `${engine} is not installed or not on PATH: ${INSTALL[engine]}`;
 }
 
+/** The engine's last non-empty line of stderr, without its "Error: " prefix. */
+export function lastLine(stderr: string): string {
+  const lines = stderr.split("\n").filter((l) => l.trim());
+  return (lines.pop() ?? "").replace(/^Error: /, "").trim();
+}
+
 /** Turns an engine's failure before the workload started into one line a user can act on. */
 export function translateEngineError(engine: EngineName, rocm: boolean, stderr: string): string | null {
   const text = stderr.trim();
-  const last = (
-    text
-      .split("\n")
-      .filter((l) => l.trim())
-      .pop() ?? ""
-  )
-    .replace(/^Error: /, "")
-    .trim();
+  const last = lastLine(text);
   if (/unresolvable CDI devices|CDI device.*not found|nvidia\.com\/gpu/i.test(text)) {
     return `no NVIDIA GPU available to ${engine} (${last}): install nvidia-container-toolkit and run \`nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml\`, or use --no-gpu for a CPU image`;
   }

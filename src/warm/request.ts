@@ -32,7 +32,8 @@ export interface WarmRequest {
   hostCacheDir: string;
   output: string;
   tarball: boolean;
-  timeoutMs?: number;
+  /** the limit, and how the user wrote it (for the message when it runs out) */
+  timeout?: { ms: number; text: string };
   /** extra variables for the workload; values travel only in the child's environment */
   env: [string, string][];
   /** the Hugging Face token; never printed, never in argv */
@@ -106,7 +107,7 @@ export function parseWarmRequest(flags: WarmFlags, command: string[], defaults: 
     hostCacheDir: flags.hostCacheDir ?? "./",
     output: flags.output ?? "warmed_cache.tar.gz",
     tarball: flags.tarball === true,
-    timeoutMs: flags.timeout !== undefined ? parseDuration(flags.timeout) : undefined,
+    timeout: flags.timeout !== undefined ? { ms: parseDuration(flags.timeout), text: flags.timeout } : undefined,
     env: parseEnvPairs(flags.env),
   };
   if (command.length > 0) {

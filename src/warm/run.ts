@@ -1,12 +1,19 @@
 // Runs a warm: container or host, then indexes what it captured, writes the manifest and packs it.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { McmError } from "../core/errors.js";
 import type { LayoutName } from "../core/types.js";
 import { type ChildResult, runChild } from "./child.js";
-import { containerRunPlan, engineEnv, engineMissing, type RunPlan, translateEngineError } from "./container.js";
+import {
+  containerRunPlan,
+  engineEnv,
+  engineMissing,
+  lastLine,
+  type RunPlan,
+  translateEngineError,
+} from "./container.js";
 import { hostGroups, makeCaptureFolder, which } from "./host-facts.js";
 import { parseInfoLine, type WorkloadInfo } from "./manifest.js";
 import { type ContainerTarget, ENGINES, type EngineName, type HostTarget, type WarmRequest } from "./request.js";
@@ -35,15 +42,19 @@ export function pickEngine(wanted: EngineName | null, env: NodeJS.ProcessEnv): E
   return found;
 }
 
-/** The plan a container warm would run; the folder name is fixed by the caller. */
-export function planContainer(req: WarmRequest, t: ContainerTarget, folder: string, env: NodeJS.ProcessEnv): RunPlan {
-  const engine = pickEngine(t.engine, env);
+/** The engine's command line for a container warm; --dry-run prints the same plan with placeholders. */
+export function planContainer(
+  req: WarmRequest,
+  t: ContainerTarget,
+  engine: EngineName,
+  where: { folder: string; scriptDir: string; containerName: string },
+): RunPlan {
   return containerRunPlan({
     engine,
     target: t,
-    containerName: `mcm-warm-${process.pid}-${Date.now().toString(36)}`,
-    captureDir: folder,
-    scriptDir: "<mcm-warm-script>",
+    containerName: where.containerName,
+    captureDir: where.folder,
+    scriptDir: where.scriptDir,
     groups: t.rocm ? hostGroups() : {},
     userEnv: req.env,
     hasToken: req.hfToken !== undefined,
@@ -73,20 +84,14 @@ function ensureImage(engine: EngineName, image: string, phase: Phase): { id: str
   const r = spawnSync(engine, ["pull", image], { encoding: "utf8", stdio: ["ignore", "inherit", "pipe"] });
   if (r.error) throw new McmError(`${engine} failed to start: ${r.error.message}`);
   if (r.status !== 0) {
-    const last =
-      r.stderr
-        .trim()
-        .split("\n")
-        .pop()
-        ?.replace(/^Error: /, "") ?? "";
-    throw new McmError(`image ${image} is not available locally and could not be pulled: ${last}`);
+    throw new McmError(`image ${image} is not available locally and could not be pulled: ${lastLine(r.stderr)}`);
   }
   return imageFacts(engine, image) ?? { id: null, digest: null };
 }
 
-function failure(what: string, r: ChildResult, timeoutText: string): McmError {
+function failure(what: string, r: ChildResult, timeout: WarmRequest["timeout"]): McmError {
   if (r.interrupted) return new McmError(`interrupted: ${what} stopped`, 130);
-  if (r.timedOut) return new McmError(`timed out after ${timeoutText}: ${what} stopped`);
+  if (r.timedOut) return new McmError(`timed out after ${timeout?.text}: ${what} stopped`);
   const last = r.tail.slice(-5).map((l) => `  ${l}`);
   const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`;
   return new McmError(`${what} ${how}${last.length ? `; its last lines:\n${last.join("\n")}` : ""}`);
@@ -113,26 +118,16 @@ function phaseLines(phase: Phase, info: { value: WorkloadInfo }, model: string) 
   };
 }
 
-export async function warmInContainer(
-  req: WarmRequest,
-  t: ContainerTarget,
-  phase: Phase,
-  timeoutText: string,
-): Promise<Captured> {
+export async function warmInContainer(req: WarmRequest, t: ContainerTarget, phase: Phase): Promise<Captured> {
   const engine = pickEngine(t.engine, process.env);
   const image = ensureImage(engine, t.image, phase);
   const folder = makeCaptureFolder(req.hostCacheDir);
   const scriptDir = mkdtempSync(join(tmpdir(), "mcm-warm-"));
   copyFileSync(WARM_SCRIPT, join(scriptDir, "mcm_warm.py"));
-  const plan = containerRunPlan({
-    engine,
-    target: t,
-    containerName: `mcm-warm-${process.pid}-${Date.now().toString(36)}`,
-    captureDir: folder,
+  const plan = planContainer(req, t, engine, {
+    folder,
     scriptDir,
-    groups: t.rocm ? hostGroups() : {},
-    userEnv: req.env,
-    hasToken: req.hfToken !== undefined,
+    containerName: `mcm-warm-${process.pid}-${Date.now().toString(36)}`,
   });
   const info = { value: {} as WorkloadInfo };
   let r: ChildResult;
@@ -140,7 +135,7 @@ export async function warmInContainer(
     phase(`starting ${t.image} with ${engine}`);
     r = await runChild(plan.argv, {
       env: { ...process.env, ...engineEnv(plan, req.hfToken) },
-      timeoutMs: req.timeoutMs,
+      timeoutMs: req.timeout?.ms,
       onLine: phaseLines(phase, info, t.model),
       onStop: () => {
         spawnSync(engine, ["rm", "-f", "-t", "2", plan.containerName], { stdio: "ignore", timeout: 30_000 });
@@ -158,7 +153,7 @@ export async function warmInContainer(
         ? translateEngineError(engine, t.rocm, r.stderrText)
         : null;
     if (translated) throw new McmError(translated);
-    throw failure("the container", r, timeoutText);
+    throw failure("the container", r, req.timeout);
   }
   return {
     folder,
@@ -179,18 +174,13 @@ export function hostEnv(folder: string): Record<string, string> {
   return Object.fromEntries(HOST_ROOTS.map((r) => [r.variable, join(folder, r.sub)]));
 }
 
-export async function warmOnHost(
-  req: WarmRequest,
-  t: HostTarget,
-  phase: Phase,
-  timeoutText: string,
-): Promise<Captured> {
+export async function warmOnHost(req: WarmRequest, t: HostTarget, phase: Phase): Promise<Captured> {
   const folder = makeCaptureFolder(req.hostCacheDir);
   for (const r of HOST_ROOTS) mkdirSync(join(folder, r.sub));
   phase(`running ${t.command.join(" ")}`);
   const r = await runChild(t.command, {
     env: { ...process.env, ...Object.fromEntries(req.env), ...hostEnv(folder) },
-    timeoutMs: req.timeoutMs,
+    timeoutMs: req.timeout?.ms,
   });
   if (r.spawnError) {
     leaveOrRemove(folder);
@@ -200,7 +190,7 @@ export async function warmOnHost(
   }
   if (r.code !== 0 || r.interrupted || r.timedOut) {
     leaveOrRemove(folder);
-    throw failure(`the command (${t.command[0]})`, r, timeoutText);
+    throw failure(`the command (${t.command[0]})`, r, req.timeout);
   }
   return {
     folder,
@@ -232,9 +222,4 @@ function leaveOrRemove(folder: string): void {
   };
   const subsGone = HOST_ROOTS.map((r) => tryRmdir(join(folder, r.sub))).every(Boolean);
   if (!(subsGone && tryRmdir(folder))) process.stderr.write(`mcm: what the workload wrote is kept in ${folder}\n`);
-}
-
-export function readVersion(): string {
-  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string })
-    .version;
 }
