@@ -20,15 +20,16 @@ interface ToolRun {
 }
 
 function runTool(cmd: string, args: string[], o: ProbeOptions): Promise<ToolRun> {
+  const timeout = o.timeoutMs ?? 15_000;
   return new Promise((resolve) => {
     execFile(
       cmd,
       args,
-      { timeout: o.timeoutMs ?? 15_000, env: o.env ?? process.env, maxBuffer: 8 << 20, encoding: "utf8" },
+      { timeout, env: o.env ?? process.env, maxBuffer: 8 << 20, encoding: "utf8" },
       (err, stdout, stderr) => {
         if (!err) return resolve({ ok: true, stdout, reason: "" });
         const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null };
-        const first = (s: string) =>
+        const lastLine = (s: string) =>
           s
             .split("\n")
             .map((l) => l.trim())
@@ -37,8 +38,8 @@ function runTool(cmd: string, args: string[], o: ProbeOptions): Promise<ToolRun>
         let reason: string;
         if (e.code === "ENOENT") reason = `${cmd} not found on PATH`;
         else if (e.code === "EACCES") reason = `${cmd} is not executable`;
-        else if (e.killed || e.signal) reason = `${cmd} did not answer within ${(o.timeoutMs ?? 15_000) / 1000} s`;
-        else reason = `${cmd} failed (exit ${e.code}): ${first(stderr) || first(stdout) || "no output"}`;
+        else if (e.killed || e.signal) reason = `${cmd} did not answer within ${timeout / 1000} s`;
+        else reason = `${cmd} failed (exit ${e.code}): ${lastLine(stderr) || lastLine(stdout) || "no output"}`;
         resolve({ ok: false, stdout, reason });
       },
     );

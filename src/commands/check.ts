@@ -3,7 +3,7 @@ import { type MachineFacts, type Reason, type Verdict, verdict } from "../check/
 import { NothingMatched } from "../core/errors.js";
 import { size } from "../report/format.js";
 import { table } from "../report/table.js";
-import { freshIndex, type GlobalOptions, openContext, parseFilters, reportWarnings, scopedRoots } from "./context.js";
+import { type GlobalOptions, indexedRoots, openContext, parseFilters } from "./context.js";
 
 export interface CheckOptions {
   cacheDir?: string;
@@ -34,8 +34,7 @@ export async function run(o: CheckOptions, g: GlobalOptions): Promise<number> {
   const ctx = openContext(g);
   // the probes run while the index refreshes
   const machineP: Promise<MachineFacts> = probeMachine({ python: o.python });
-  reportWarnings((await freshIndex(ctx, filters.cacheDir)).flatMap((s) => s.warnings));
-  const roots = scopedRoots(ctx, filters.cacheDir);
+  const roots = await indexedRoots(ctx, filters);
   const machine = await machineP;
 
   const groups = ctx.db.kernelTargets(filters).map((t) => ({ ...t, ...verdict(t, machine) }));
@@ -87,9 +86,9 @@ export async function run(o: CheckOptions, g: GlobalOptions): Promise<number> {
     ),
   );
   ctx.out("");
-  const line = `${report.usable} of ${kernels} kernel${kernels === 1 ? "" : "s"} can be used here`;
-  ctx.out(c.bold(report.usable === kernels ? c.green(line) : line));
   const kn = (n: number) => `${n} kernel${n === 1 ? "" : "s"}`;
+  const line = `${report.usable} of ${kn(kernels)} can be used here`;
+  ctx.out(c.bold(report.usable === kernels ? c.green(line) : line));
   if (report.reasons.length) {
     ctx.out(`${kn(report.unusable)} cannot hit:`);
     for (const r of report.reasons) ctx.out(`  ${kn(r.kernels)}: ${r.message}`);

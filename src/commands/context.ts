@@ -98,6 +98,12 @@ export function scopedRoots(ctx: Context, cacheDir: string | undefined): RootRow
   return roots;
 }
 
+/** freshIndex, its warnings reported, then the roots in scope (none is "nothing matched"). */
+export async function indexedRoots(ctx: Context, filters: KernelFilters): Promise<RootRow[]> {
+  reportWarnings((await freshIndex(ctx, filters.cacheDir, filters.mode)).flatMap((s) => s.warnings));
+  return scopedRoots(ctx, filters.cacheDir);
+}
+
 /** Prints each warning at -v; otherwise one line saying how many there are. */
 export function reportWarnings(warnings: ScanWarning[]): void {
   if (warnings.length === 0) return;

@@ -11,15 +11,7 @@ import { writeLayout } from "../pack/oci/layout.js";
 import { OCI_MANIFEST } from "../pack/oci/media-types.js";
 import { formatRef, manifestRef, parseRef } from "../pack/oci/ref.js";
 import { size } from "../report/format.js";
-import {
-  type FilterOptions,
-  freshIndex,
-  type GlobalOptions,
-  openContext,
-  parseFilters,
-  reportWarnings,
-  scopedRoots,
-} from "./context.js";
+import { type FilterOptions, type GlobalOptions, indexedRoots, openContext, parseFilters } from "./context.js";
 
 export interface PushOptions extends FilterOptions, TransportOptions {
   ociLayout?: string;
@@ -42,9 +34,7 @@ export async function run(refText: string, o: PushOptions, g: GlobalOptions): Pr
   if (o.ociLayout !== undefined && ref.digest) throw new McmError("with --oci-layout, REF names a tag, not a digest");
   const filters = parseFilters(o);
   const ctx = openContext(g);
-  const refreshed = await freshIndex(ctx, filters.cacheDir, filters.mode);
-  reportWarnings(refreshed.flatMap((s) => s.warnings));
-  scopedRoots(ctx, filters.cacheDir);
+  await indexedRoots(ctx, filters);
   const rows = ctx.db.queryKernels(filters);
   if (rows.length === 0) throw new NothingMatched("no kernels match: nothing to push");
   const roots = [...new Set(rows.map((r) => r.root))];

@@ -5,7 +5,7 @@
 // process that signs JWTs the registry trusts (auth: token: rootcertbundle).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createSign, randomUUID, X509Certificate } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { createServer } from "node:net";
@@ -35,10 +35,10 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-export const USER = "mcm";
-export const PASSWORD = "s3cret-pass";
+const USER = "mcm";
+const PASSWORD = "s3cret-pass";
 
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on("error", reject);
@@ -50,7 +50,7 @@ export function freePort(): Promise<number> {
 }
 
 /** A self-signed certificate for 127.0.0.1 and localhost. */
-export function selfSignedCert(dir: string, name = "registry"): { cert: string; key: string } {
+function selfSignedCert(dir: string, name = "registry"): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
   execFileSync(
@@ -141,11 +141,12 @@ async function startTokenServer(dir: string, service: string, issuer: string): P
 
 async function waitUp(url: string, ca: string | undefined, child: ChildProcess, log: string): Promise<void> {
   const deadline = Date.now() + 15_000;
+  const trusted = ca ? readFileSync(ca) : undefined;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${readFileSync(log, "utf8")}`);
     const ok = await new Promise<boolean>((resolve) => {
       const mod = url.startsWith("https") ? https : http;
-      const req = mod.get(url, { ca: ca ? readFileSync(ca) : undefined }, (res) => {
+      const req = mod.get(url, { ca: trusted }, (res) => {
         res.resume();
         resolve(true);
       });
@@ -201,9 +202,9 @@ export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegist
   const config = join(dir, "config.yml");
   writeFileSync(config, `${lines.join("\n")}\n`);
   const log = join(dir, "registry.log");
-  const { openSync } = await import("node:fs");
   const fd = openSync(log, "a");
   const child = spawn("docker-registry", ["serve", config], { stdio: ["ignore", fd, fd] });
+  closeSync(fd); // the child has its own copy
   await waitUp(`${o.tls ? "https" : "http"}://127.0.0.1:${port}/v2/`, caCert, child, log);
   return {
     host: `127.0.0.1:${port}`,

@@ -29,7 +29,7 @@ export function parseCreds(text: string): Credentials {
  * $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json,
  * $DOCKER_CONFIG/config.json or ~/.docker/config.json.
  */
-export function authFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+function authFiles(env: NodeJS.ProcessEnv = process.env): string[] {
   const home = env.HOME ?? homedir();
   const files: string[] = [];
   if (env.REGISTRY_AUTH_FILE) files.push(env.REGISTRY_AUTH_FILE);

@@ -39,7 +39,7 @@ function parse(bytes: Buffer, what: string): ManifestDoc {
 }
 
 /** From an index, the image for this platform; else the only (non-attestation) one. */
-export function pickFromIndex(manifests: Descriptor[]): Descriptor {
+function pickFromIndex(manifests: Descriptor[]): Descriptor {
   const images = manifests.filter(
     (m) =>
       IMAGE_MANIFEST_TYPES.includes(m.mediaType) &&
@@ -54,7 +54,7 @@ export function pickFromIndex(manifests: Descriptor[]): Descriptor {
   return chosen;
 }
 
-export async function fetchManifest(reg: Registry, reference: string): Promise<{ doc: ManifestDoc; digest: string }> {
+async function fetchManifest(reg: Registry, reference: string): Promise<{ doc: ManifestDoc; digest: string }> {
   let m = await reg.getManifest(reference);
   let doc = parse(m.bytes, "the manifest");
   if (INDEX_TYPES.includes(m.mediaType || doc.mediaType || "") || (!doc.config && doc.manifests)) {
@@ -68,7 +68,7 @@ export async function fetchManifest(reg: Registry, reference: string): Promise<{
 }
 
 /** Streams a blob to `path`, hashing as it goes; a short or wrong blob is removed and refused. */
-export async function downloadBlob(reg: Registry, d: Descriptor, path: string): Promise<void> {
+async function downloadBlob(reg: Registry, d: Descriptor, path: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const hash = createHash("sha256");
     let n = 0;

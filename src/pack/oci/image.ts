@@ -6,7 +6,6 @@ import { stat } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { type Descriptor, OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST } from "./media-types.js";
-import { sha256 } from "./registry.js";
 
 export interface LayerFile {
   path: string;
@@ -23,6 +22,11 @@ export interface BuiltImage {
   manifest: Buffer;
   manifestDigest: string;
   layer: LayerFile;
+}
+
+/** The digest of bytes in memory, as descriptors write it. */
+export function sha256(bytes: Buffer): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 /** Digests of a .tar.gz on disk: of the file and of what it unpacks to. */

@@ -56,7 +56,7 @@ const byHash = (a: Record<string, unknown>, b: Record<string, unknown>) =>
   String(a.hash) < String(b.hash) ? -1 : String(a.hash) > String(b.hash) ? 1 : 0;
 
 /** The distinct targets, in a fixed order (MCV's order is a Go map's, i.e. none). */
-export function summaryTargets(kernels: PackedKernel[]): ImageTarget[] {
+function summaryTargets(kernels: PackedKernel[]): ImageTarget[] {
   const seen = new Map<string, ImageTarget>();
   for (const k of kernels) {
     const t = { backend: k.backend, arch: k.arch, warp_size: k.warpSize ?? 0 };

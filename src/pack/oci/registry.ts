@@ -1,11 +1,11 @@
 // The OCI distribution API for one repository: authentication (anonymous, Basic,
 // Bearer tokens), manifests and blobs. Uploads live in upload.ts.
-import { createHash } from "node:crypto";
 import { McmError } from "../../core/errors.js";
 import { log } from "../../log.js";
 import { parseChallenge } from "./challenge.js";
 import type { Credentials } from "./credentials.js";
 import { drain, type HttpResponse, type RequestOptions, readBody, request } from "./http.js";
+import { sha256 } from "./image.js";
 import { MANIFEST_ACCEPT } from "./media-types.js";
 import { apiHost, type ImageRef } from "./ref.js";
 
@@ -31,8 +31,8 @@ export interface Fetched {
   digest: string;
 }
 
-export function sha256(bytes: Buffer): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+function basicAuth({ username, password }: Credentials): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
 }
 
 export class Registry {
@@ -105,8 +105,7 @@ export class Registry {
     const a = this.auth;
     if (a?.kind === "basic") {
       if (!this.o.creds) throw this.authError(undefined);
-      const { username, password } = this.o.creds;
-      return { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` };
+      return { Authorization: basicAuth(this.o.creds) };
     }
     if (a?.kind === "bearer") {
       const scope = this.scope(access);
@@ -124,10 +123,7 @@ export class Registry {
     if (a.service) url.searchParams.set("service", a.service);
     for (const s of scope.split(" ")) url.searchParams.append("scope", s);
     const headers: Record<string, string> = {};
-    if (this.o.creds) {
-      const { username, password } = this.o.creds;
-      headers.Authorization = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
-    }
+    if (this.o.creds) headers.Authorization = basicAuth(this.o.creds);
     const res = await this.raw(url, { method: "GET", headers });
     const body = await readBody(res, 1024 * 1024);
     if (res.status === 401 || res.status === 403) throw this.authError(res.status);
@@ -250,7 +246,7 @@ export function apiError(host: string, what: string, status: number, body: Buffe
   return new McmError(`registry ${host}: ${what} answered HTTP ${status}${detail ? ` (${detail})` : ""}`);
 }
 
-export function networkError(url: URL, e: NodeJS.ErrnoException): McmError {
+function networkError(url: URL, e: NodeJS.ErrnoException): McmError {
   const code = e.code ?? "";
   log.debug(`${url}: ${e.stack ?? e.message}`);
   if (code === "ECONNREFUSED") return new McmError(`cannot reach ${url.host}: connection refused`);
