@@ -1,13 +1,12 @@
 import type { KernelFilters } from "../core/filters.js";
 import { size } from "../report/format.js";
 import { table } from "../report/table.js";
-import { freshIndex, type GlobalOptions, openContext, parseFilters, reportWarnings, scopedRoots } from "./context.js";
+import { type GlobalOptions, indexedRoots, openContext, parseFilters } from "./context.js";
 
 export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOptions): Promise<number> {
   const filters: KernelFilters = parseFilters({ cacheDir: o.cacheDir });
   const ctx = openContext(g);
-  reportWarnings((await freshIndex(ctx, filters.cacheDir)).flatMap((s) => s.warnings));
-  const roots = scopedRoots(ctx, filters.cacheDir);
+  const roots = await indexedRoots(ctx, filters);
 
   const t = ctx.db.kernelTotals(filters);
   const others = ctx.db.otherGroups(filters.cacheDir);
