@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { CacheInfo } from "./generate.js";
 import { median, type Timed, timed } from "./measure.js";
-import { ms, type Row, ratio } from "./report.js";
+import { ms, type Row, ratio, ratioRow } from "./report.js";
 
 export const ARCHIVE_TARGET = 1.5;
 
@@ -115,23 +115,9 @@ export function archiveRows(r: ArchiveResult): Row[] {
   const runs = r.exportMs.length;
   return [
     { size: n, measurement: "tar czf of the cache folder", value: ms(czf), ratio: "", target: "", pass: null },
-    {
-      size: n,
-      measurement: `mcm export (median of ${runs}) / tar czf`,
-      value: ms(exp),
-      ratio: ratio(exp / czf),
-      target: `<= ${ARCHIVE_TARGET}x`,
-      pass: exp / czf <= ARCHIVE_TARGET,
-    },
+    ratioRow(n, `mcm export (median of ${runs}) / tar czf`, exp, czf, ARCHIVE_TARGET),
     { size: n, measurement: "tar xzf of that archive", value: ms(xzf), ratio: "", target: "", pass: null },
-    {
-      size: n,
-      measurement: `mcm import + index (median of ${runs}) / tar xzf`,
-      value: ms(imp),
-      ratio: ratio(imp / xzf),
-      target: `<= ${ARCHIVE_TARGET}x`,
-      pass: imp / xzf <= ARCHIVE_TARGET,
-    },
+    ratioRow(n, `mcm import + index (median of ${runs}) / tar xzf`, imp, xzf, ARCHIVE_TARGET),
     {
       size: n,
       measurement: "archive size: mcm export / tar czf",

@@ -11,7 +11,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { CacheInfo } from "./generate.js";
 import { median, type Timed, timed } from "./measure.js";
-import { ms, type Row, ratio } from "./report.js";
+import { ms, type Row, ratioRow } from "./report.js";
 
 /** The files IR-only prune removes (and the baseline's `find -name` patterns). */
 export const IR_EXTS = [".source", ".ttir", ".ttgir", ".llir"];
@@ -265,14 +265,7 @@ export function pruneRows(r: PruneResult): Row[] {
       target: "",
       pass: null,
     },
-    {
-      size: n,
-      measurement: `prune --full (median of ${r.fullMs.length}) / rm -rf`,
-      value: ms(full),
-      ratio: ratio(full / rm),
-      target: `<= ${PRUNE_TARGET}x`,
-      pass: full / rm <= PRUNE_TARGET,
-    },
+    ratioRow(n, `prune --full (median of ${r.fullMs.length}) / rm -rf`, full, rm, PRUNE_TARGET),
     {
       size: n,
       measurement: `baseline: find -delete <${r.irFiles} IR files> (median of ${r.findMs.length})`,
@@ -281,14 +274,7 @@ export function pruneRows(r: PruneResult): Row[] {
       target: "",
       pass: null,
     },
-    {
-      size: n,
-      measurement: `prune IR-only (median of ${r.irMs.length}) / find -delete`,
-      value: ms(ir),
-      ratio: ratio(ir / find),
-      target: `<= ${PRUNE_TARGET}x`,
-      pass: ir / find <= PRUNE_TARGET,
-    },
+    ratioRow(n, `prune IR-only (median of ${r.irMs.length}) / find -delete`, ir, find, PRUNE_TARGET),
     {
       size: n,
       measurement: `check: after prune --full, kernel folders left (${r.others} others kept)`,

@@ -20,6 +20,18 @@ export function ratio(x: number): string {
   return `${x.toFixed(x < 0.1 ? 3 : 2)}x`;
 }
 
+/** A timed median against its baseline's median, passing at no more than `target` times the baseline. */
+export function ratioRow(size: number, measurement: string, x: number, baseline: number, target: number): Row {
+  return {
+    size,
+    measurement,
+    value: ms(x),
+    ratio: ratio(x / baseline),
+    target: `<= ${target}x`,
+    pass: x / baseline <= target,
+  };
+}
+
 export function mb(kb: number): string {
   return `${(kb / 1024).toFixed(0)} MB`;
 }

@@ -79,7 +79,7 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
   }
   if (r.refused.length) {
     process.stderr.write(
-      `mcm: refused ${`${r.refused.length} unsafe entr${r.refused.length === 1 ? "y" : "ies"}`} of ${file} (listed above); the rest was imported\n`,
+      `mcm: refused ${r.refused.length} unsafe entr${r.refused.length === 1 ? "y" : "ies"} of ${file} (listed above); the rest was imported\n`,
     );
     return 2;
   }

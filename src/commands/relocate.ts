@@ -70,7 +70,6 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
       ctx.out(ctx.colors.bold(describe));
     }
     if (o.dryRun) {
-      for (const { plan } of plans) applyRelocate(plan, { dryRun: true });
       if (o.json) ctx.json(report(false));
       else ctx.out("Dry run: nothing was changed.");
       return 0;
@@ -82,7 +81,7 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
     const skipped = [];
     let files = 0;
     for (const { root, plan } of plans) {
-      const done = applyRelocate(plan, { dryRun: false });
+      const done = applyRelocate(plan);
       files += done.groupFiles;
       skipped.push(...done.skipped);
       await indexRoot(ctx.db, root, { mode });

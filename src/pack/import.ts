@@ -97,6 +97,12 @@ interface Rec {
   staged: boolean;
 }
 
+/** Does a symbolic link at `path` (relative) to `link` point above the top `path` is relative to? */
+function leavesTop(path: string, link: string): boolean {
+  const target = posix.normalize(posix.join(posix.dirname(path), link));
+  return target === ".." || target.startsWith("../");
+}
+
 /** A clean relative path ("a/b"), or a reason it is not one. */
 function cleanName(raw: string): { path: string } | { reason: string } {
   if (raw.startsWith("/")) return { reason: "absolute path" };
@@ -161,8 +167,7 @@ class Stager {
     if (h.type === "symlink") {
       if (h.linkname.startsWith("/"))
         return this.refuse(h.name, `symbolic link to an absolute path (${h.linkname})`, path);
-      const target = posix.normalize(posix.join(posix.dirname(path), h.linkname));
-      if (target === ".." || target.startsWith("../")) {
+      if (leavesTop(path, h.linkname)) {
         return this.refuse(h.name, `symbolic link leaving the destination (${h.linkname})`, path);
       }
       this.records.set(path, { ...rec, link: h.linkname });
@@ -175,13 +180,14 @@ class Stager {
         return this.refuse(h.name, `hard link to ${h.linkname}, which is not a file earlier in the archive`, path);
       }
       const link = t.path;
-      this.records.set(path, { ...rec, size: target.size, sha256: target.sha256, link, exec: target.exec });
       if (this.expected) this.checkContent(path, target.size, target.sha256);
-      if (this.stage && target.staged) {
+      // a staged target means there is a stage
+      if (target.staged) {
         mkdirSync(posix.dirname(`${this.stage}/${path}`), { recursive: true });
         linkSync(`${this.stage}/${link}`, `${this.stage}/${path}`);
-        this.records.set(path, { ...(this.records.get(path) as Rec), staged: true });
       }
+      const { size, sha256, exec, staged } = target;
+      this.records.set(path, { ...rec, size, sha256, link, exec, staged });
       return undefined;
     }
     return this.file(path, rec, isManifest, wasFirst);
@@ -358,8 +364,9 @@ function planMerge(tree: Tree, dest: string, tainted: (rel: string) => boolean):
           others.conflicting.push({ path: rel, reason: "a file of that name is in the way" });
         } else if (!st && !hasTaint(tree, rel, tainted)) {
           plan.add.push({ rel, kernel: false });
-          kernels.added.push(...tree.kernelsUnder(rel));
-          others.added += tree.filesUnder(rel).length - countKernelFiles(tree, rel);
+          const under = tree.kernelsUnder(rel);
+          kernels.added.push(...under);
+          others.added += tree.filesUnder(rel).length - under.reduce((n, k) => n + tree.filesUnder(k).length, 0);
         } else visit(rel);
       } else {
         if (!st) {
@@ -387,19 +394,15 @@ function hasTaint(tree: Tree, rel: string, tainted: (rel: string) => boolean): b
   return tainted(rel) || [...(tree.children.get(rel) ?? [])].some((c) => tree.isDir(c) && hasTaint(tree, c, tainted));
 }
 
-function countKernelFiles(tree: Tree, rel: string): number {
-  return tree.kernelsUnder(rel).reduce((n, k) => n + tree.filesUnder(k).length, 0);
-}
-
 /** Null when the destination's kernel folder holds the same files (group paths compared once relocated). */
 function compareKernel(tree: Tree, rel: string, destDir: string): string | null {
-  const mine = tree.filesUnder(rel).sort();
-  const theirs = destFiles(destDir).sort();
+  const mine = tree.filesUnder(rel);
+  const theirs = destFiles(destDir);
+  const mineSet = new Set(mine);
   const theirSet = new Set(theirs);
   const missing = mine.filter((f) => !theirSet.has(f)).length;
-  const extra = theirs.filter((f) => !mine.includes(f)).length;
+  const extra = theirs.filter((f) => !mineSet.has(f)).length;
   let differ = 0;
-  const mineSet = new Set(mine);
   for (const f of mine) {
     if (!theirSet.has(f)) continue;
     const rec = tree.recs.get(`${rel}/${f}`) as Rec;
@@ -509,13 +512,11 @@ async function planAndApply(
       ignored.push(p);
       continue;
     }
-    if (rec.type === "symlink") {
-      const target = posix.normalize(posix.join(posix.dirname(rel), rec.link as string));
-      if (target === ".." || target.startsWith("../")) {
-        s.refused.push({ entry: p, reason: `symbolic link leaving the destination (${rec.link})` });
-        s.tainted.add(posix.dirname(p));
-        continue;
-      }
+    // the archive's top was checked as it was read; the cache folder inside it may be lower
+    if (rec.type === "symlink" && leavesTop(rel, rec.link as string)) {
+      s.refused.push({ entry: p, reason: `symbolic link leaving the destination (${rec.link})` });
+      s.tainted.add(posix.dirname(p));
+      continue;
     }
     tree.add(rel, { ...rec, archivePath: p });
   }
@@ -548,7 +549,7 @@ async function planAndApply(
       result.files += files.length;
       result.bytes += files.reduce((n, f) => n + (tree.recs.get(f)?.size ?? 0), 0);
       for (const k of tree.kernelsUnder(u.rel)) result.groupFilesRewritten += rewriteGroups(tree, k, dest, stageRoot);
-      if (stageRoot) place(tree, u, dest, stageRoot, result);
+      if (stageRoot) place(tree, u, files, dest, stageRoot, result);
     }
     return result;
   } finally {
@@ -576,13 +577,16 @@ function rewriteGroups(tree: Tree, kernelRel: string, dest: string, stageRoot: s
   return n;
 }
 
-/** Moves one staged unit into place: a folder with one rename, a file with a link that never replaces. */
-function place(tree: Tree, u: Unit, dest: string, stageRoot: string, result: ImportResult): void {
+/**
+ * Moves one staged unit (its non-folder `files`, relative to the root) into place:
+ * a folder with one rename, a file with a link that never replaces.
+ */
+function place(tree: Tree, u: Unit, files: string[], dest: string, stageRoot: string, result: ImportResult): void {
   const from = `${stageRoot}/${u.rel}`;
   const to = `${dest}/${u.rel}`;
   mkdirSync(posix.dirname(to), { recursive: true });
   // links were left for last: no staged write ever went through one
-  for (const f of tree.isDir(u.rel) ? tree.filesUnder(u.rel).map((x) => `${u.rel}/${x}`) : [u.rel]) {
+  for (const f of files) {
     const rec = tree.recs.get(f);
     if (rec?.type === "symlink") {
       mkdirSync(posix.dirname(`${stageRoot}/${f}`), { recursive: true });

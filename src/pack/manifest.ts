@@ -3,6 +3,7 @@
 // archive that was altered or truncated.
 import { McmError } from "../core/errors.js";
 import type { LayoutName } from "../core/types.js";
+import { LAYOUT_NAMES } from "../layouts/index.js";
 
 export const MANIFEST_NAME = "mcm-manifest.json";
 export const MANIFEST_FORMAT = "mcm-archive";
@@ -53,7 +54,7 @@ export function parseManifest(text: string): Manifest {
   if (m.formatVersion !== MANIFEST_VERSION) {
     fail(`format version ${m.formatVersion}; this mcm reads version ${MANIFEST_VERSION} (upgrade mcm)`);
   }
-  if (!["triton", "inductor", "vllm"].includes(m.layout)) fail(`unknown layout ${JSON.stringify(m.layout)}`);
+  if (!LAYOUT_NAMES.includes(m.layout)) fail(`unknown layout ${JSON.stringify(m.layout)}`);
   if (!Array.isArray(m.files) || !Array.isArray(m.kernels)) fail("no file or kernel list");
   for (const f of m.files) {
     if (

@@ -71,7 +71,7 @@ export function planRelocate(kernels: string[]): RelocatePlan {
 }
 
 /** Writes the plan's group files, each through a temp file beside it and a rename. */
-export function applyRelocate(plan: RelocatePlan, opts: { dryRun: boolean }): RelocateResult {
+export function applyRelocate(plan: RelocatePlan): RelocateResult {
   const result: RelocateResult = { groupFiles: 0, paths: 0, skipped: [] };
   for (const e of plan.entries) {
     let now: string;
@@ -85,22 +85,20 @@ export function applyRelocate(plan: RelocatePlan, opts: { dryRun: boolean }): Re
       result.skipped.push({ path: e.groupFile, reason: "changed since the plan was made" });
       continue;
     }
-    if (!opts.dryRun) {
-      const tmp = `${e.kernel}/.mcm-tmp-${process.pid}-${e.groupFile.slice(e.kernel.length + 1)}`;
-      const fd = openSync(tmp, "w", lstatSync(e.groupFile).mode & 0o777);
-      try {
-        const buf = Buffer.from(e.after);
-        let off = 0;
-        while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      } finally {
-        closeSync(fd);
-      }
-      try {
-        renameSync(tmp, e.groupFile);
-      } catch (err) {
-        rmSync(tmp, { force: true });
-        throw err;
-      }
+    const tmp = `${e.kernel}/.mcm-tmp-${process.pid}-${e.groupFile.slice(e.kernel.length + 1)}`;
+    const fd = openSync(tmp, "w", lstatSync(e.groupFile).mode & 0o777);
+    try {
+      const buf = Buffer.from(e.after);
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      renameSync(tmp, e.groupFile);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
     }
     result.groupFiles++;
     result.paths += e.rewritten;

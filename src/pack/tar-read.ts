@@ -73,7 +73,7 @@ function parsePax(buf: Buffer, into: Record<string, string>): void {
 }
 
 /** A push parser: feed it chunks of the (uncompressed) tar stream. */
-export class TarParser {
+class TarParser {
   private buf: Buffer = Buffer.alloc(0);
   /** bytes of content still to come for the current entry, then its padding */
   private remaining = 0;
@@ -87,7 +87,6 @@ export class TarParser {
   private longLink: string | undefined;
   private ended = false;
   private zeroBlocks = 0;
-  entries = 0;
 
   constructor(private readonly onEntry: OnEntry) {}
 
@@ -165,7 +164,6 @@ export class TarParser {
     this.pax = {};
     this.longName = undefined;
     this.longLink = undefined;
-    this.entries++;
     this.sink = this.onEntry(header);
     this.remaining = header.size;
     this.pad = (BLOCK - (header.size % BLOCK)) % BLOCK;

@@ -90,17 +90,16 @@ function header(name: Buffer, prefix: Buffer, typeflag: string, mode: number, si
 const padding = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK;
 
 /** The header blocks of one entry: a pax header first when ustar cannot hold the name or size. */
-export function entryHeader(name: string, type: "file" | "dir", size: number, mode: number): Buffer {
+function entryHeader(name: string, type: "file" | "dir", size: number, mode: number): Buffer {
   const full = type === "dir" && !name.endsWith("/") ? `${name}/` : name;
   const bytes = Buffer.from(full, "utf8");
   const split = splitName(bytes);
   const records: string[] = [];
   if (!split) records.push(paxRecord("path", full));
   if (size > MAX_OCTAL_SIZE) records.push(paxRecord("size", String(size)));
-  const typeflag = type === "dir" ? "5" : "0";
-  const own = split
-    ? header(split.name, split.prefix, typeflag, mode, size > MAX_OCTAL_SIZE ? 0 : size)
-    : header(bytes.subarray(0, 100), Buffer.alloc(0), typeflag, mode, size > MAX_OCTAL_SIZE ? 0 : size);
+  // the pax record carries what ustar cannot: a truncated name, a size of 0
+  const ustar = split ?? { prefix: Buffer.alloc(0), name: bytes.subarray(0, 100) };
+  const own = header(ustar.name, ustar.prefix, type === "dir" ? "5" : "0", mode, size > MAX_OCTAL_SIZE ? 0 : size);
   if (records.length === 0) return own;
   const pax = Buffer.from(records.join(""), "utf8");
   const paxName = Buffer.from(`PaxHeader/${basename(full)}`.slice(0, 100), "utf8").subarray(0, 100);

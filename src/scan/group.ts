@@ -114,7 +114,7 @@ export function relocateGroup(
 }
 
 /** JSON as Python's json.dumps writes it by default: ", " and ": " separators, non-ASCII escaped. */
-export function pythonJson(v: unknown): string {
+function pythonJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(pythonJson).join(", ")}]`;
   if (v && typeof v === "object") {
     return `{${Object.entries(v as Json)
