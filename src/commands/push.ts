@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { McmError, NothingMatched } from "../core/errors.js";
 import type { TransportOptions } from "../pack/oci/connect.js";
-import { buildImage, describeLayer } from "../pack/oci/image.js";
+import { buildImage } from "../pack/oci/image.js";
 import { kindOf, type LayerPlan, planLayer, writeLayer } from "../pack/oci/layer.js";
 import { writeLayout } from "../pack/oci/layout.js";
 import { OCI_MANIFEST } from "../pack/oci/media-types.js";
@@ -56,8 +56,7 @@ export async function run(refText: string, o: PushOptions, g: GlobalOptions): Pr
   const tmp = mkdtempSync(join(tmpdir(), "mcm-push-"));
   try {
     const layerPath = join(tmp, "layer.tar.gz");
-    await writeLayer(plan, layerPath);
-    const image = buildImage(await describeLayer(layerPath), plan.labels);
+    const image = buildImage(await writeLayer(plan, layerPath), plan.labels);
     let target: string;
     let sent = 0;
     let present = 0;

@@ -181,5 +181,14 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
     level: o.level,
   });
   found.skipped.sort((a, b) => byBytes(a.path, b.path));
-  return { out: o.out, root, layout, ...written, manifest, skipped: found.skipped, warnings };
+  return {
+    out: o.out,
+    root,
+    layout,
+    bytes: written.bytes,
+    sha256: written.sha256,
+    manifest,
+    skipped: found.skipped,
+    warnings,
+  };
 }

@@ -37,6 +37,8 @@ export interface TarGzResult {
   bytes: number;
   /** sha256 (hex) of the .tar.gz bytes */
   sha256: string;
+  /** sha256 (hex) of the uncompressed tar (an OCI layer's diff_id) */
+  tarSha256: string;
 }
 
 const BLOCK = 512;
@@ -168,6 +170,7 @@ export async function writeTarGz(entries: TarEntry[], outPath: string, opts: Tar
   const tmp = join(dirname(outPath), `.${basename(outPath)}.mcm-tmp-${process.pid}`);
   const fd = openSync(tmp, "w", 0o644);
   const hash = createHash("sha256");
+  const tarHash = createHash("sha256");
   let bytes = 0;
   let first = true;
   const gz = createGzip({ level: opts.level ?? 6 });
@@ -195,6 +198,7 @@ export async function writeTarGz(entries: TarEntry[], outPath: string, opts: Tar
       const buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, pending);
       parts = [];
       pending = 0;
+      tarHash.update(buf);
       if (!gz.write(buf)) await new Promise((r) => gz.once("drain", r));
     };
     const push = (b: Buffer) => {
@@ -235,5 +239,5 @@ export async function writeTarGz(entries: TarEntry[], outPath: string, opts: Tar
     throw failed;
   }
   renameSync(tmp, outPath);
-  return { bytes, sha256: hash.digest("hex") };
+  return { bytes, sha256: hash.digest("hex"), tarSha256: tarHash.digest("hex") };
 }

@@ -1,10 +1,6 @@
 // The image around one layer: config (labels, diff_id) and manifest, as canonical
 // bytes with no clock in them, so the same layer and labels give the same digest.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
 import { type Descriptor, OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST } from "./media-types.js";
 
 export interface LayerFile {
@@ -30,18 +26,6 @@ export function sha256(bytes: Buffer): string {
 }
 
 /** Digests of a .tar.gz on disk: of the file and of what it unpacks to. */
-export async function describeLayer(path: string): Promise<LayerFile> {
-  const outer = createHash("sha256");
-  const inner = createHash("sha256");
-  const gunzip = createGunzip();
-  gunzip.on("data", (c: Buffer) => inner.update(c));
-  const src = createReadStream(path);
-  src.on("data", (c) => outer.update(c as Buffer));
-  await pipeline(src, gunzip);
-  const { size } = await stat(path);
-  return { path, digest: `sha256:${outer.digest("hex")}`, diffId: `sha256:${inner.digest("hex")}`, size };
-}
-
 /** GOARCH names, as image configs spell the platform. */
 export function hostPlatform(): { architecture: string; os: string } {
   const map: Record<string, string> = { x64: "amd64", arm64: "arm64", ppc64: "ppc64le", s390x: "s390x" };

@@ -6,6 +6,7 @@ import { McmError } from "../../core/errors.js";
 import type { KernelRow, LayoutName } from "../../core/types.js";
 import { type Collected, collect } from "../collect.js";
 import { type TarEntry, writeTarGz } from "../tar.js";
+import type { LayerFile } from "./image.js";
 import { type CacheKind, cachePrefix, manifestPath, mcvLabels, mcvManifest, type PackedKernel } from "./mcv.js";
 
 export interface LayerPlan {
@@ -110,6 +111,8 @@ export function planLayer(
   };
 }
 
-export async function writeLayer(plan: LayerPlan, outPath: string): Promise<void> {
-  await writeTarGz(plan.entries, outPath);
+/** Writes the layer; its digests come from the writer, so the file is not read back. */
+export async function writeLayer(plan: LayerPlan, outPath: string): Promise<LayerFile> {
+  const r = await writeTarGz(plan.entries, outPath);
+  return { path: outPath, digest: `sha256:${r.sha256}`, diffId: `sha256:${r.tarSha256}`, size: r.bytes };
 }
