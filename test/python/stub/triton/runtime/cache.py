@@ -36,10 +36,17 @@ class FileCacheManager:
         return result
 
     def put(self, data, filename, binary=True):
+        # as Triton does: write into a private temp folder, then os.replace, so that
+        # a concurrent reader never sees a half-written file
         mode = "wb" if binary else "w"
         path = self._make_path(filename)
-        with open(path, mode) as f:
+        temp_dir = os.path.join(self.cache_dir, f"tmp.pid_{os.getpid()}_{os.urandom(4).hex()}")
+        os.makedirs(temp_dir, exist_ok=True)
+        temp_path = os.path.join(temp_dir, filename)
+        with open(temp_path, mode) as f:
             f.write(data)
+        os.replace(temp_path, path)
+        os.rmdir(temp_dir)
         return path
 
     def put_group(self, filename, group):
