@@ -1,7 +1,7 @@
 import { probeMachine } from "../check/probe.js";
 import { type MachineFacts, type Reason, type Verdict, verdict } from "../check/usable.js";
 import { NothingMatched } from "../core/errors.js";
-import { size } from "../report/format.js";
+import { plural, size } from "../report/format.js";
 import { table } from "../report/table.js";
 import { type GlobalOptions, indexedRoots, openContext, parseFilters } from "./context.js";
 
@@ -86,19 +86,18 @@ export async function run(o: CheckOptions, g: GlobalOptions): Promise<number> {
     ),
   );
   ctx.out("");
-  const kn = (n: number) => `${n} kernel${n === 1 ? "" : "s"}`;
-  const line = `${report.usable} of ${kn(kernels)} can be used here`;
+  const line = `${report.usable} of ${plural(kernels, "kernel")} can be used here`;
   ctx.out(c.bold(report.usable === kernels ? c.green(line) : line));
   if (report.reasons.length) {
-    ctx.out(`${kn(report.unusable)} cannot hit:`);
-    for (const r of report.reasons) ctx.out(`  ${kn(r.kernels)}: ${r.message}`);
+    ctx.out(`${plural(report.unusable, "kernel")} cannot hit:`);
+    for (const r of report.reasons) ctx.out(`  ${plural(r.kernels, "kernel")}: ${r.message}`);
   }
   if (report.unchecked) {
-    ctx.out(`${kn(report.unchecked)} could not be checked:`);
+    ctx.out(`${plural(report.unchecked, "kernel")} could not be checked:`);
     for (const r of tally(
       groups.filter((x) => x.status === "unchecked").map((x) => ({ ...x, reasons: x.unchecked })),
     )) {
-      ctx.out(`  ${kn(r.kernels)}: ${r.message}`);
+      ctx.out(`  ${plural(r.kernels, "kernel")}: ${r.message}`);
     }
   }
   return code;

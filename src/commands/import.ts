@@ -4,7 +4,7 @@ import { defaultCacheDir } from "../config.js";
 import { McmError } from "../core/errors.js";
 import { peekLayout } from "../pack/detect.js";
 import { ArchiveRefused, type ImportResult, importArchive } from "../pack/import.js";
-import { size } from "../report/format.js";
+import { plural, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
 import { capturedRoots } from "../warm/pack.js";
 import { type GlobalOptions, openContext, reportWarnings } from "./context.js";
@@ -16,7 +16,6 @@ export interface ImportCommandOptions {
   json?: boolean;
 }
 
-const n = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 const SHOWN = 20;
 
 function printResult(r: ImportResult, out: (s: string) => void): void {
@@ -32,14 +31,14 @@ function printResult(r: ImportResult, out: (s: string) => void): void {
     `  other files: ${r.others.added} added, ${r.others.identical} already present, ${r.others.conflicting.length} conflicting`,
   );
   out(
-    `  ${n(r.files, "file")} (${size(r.bytes)}) ${r.dryRun ? "to write" : "written"}; ${n(r.groupFilesRewritten, "group file")} pointed at ${r.dest}`,
+    `  ${plural(r.files, "file")} (${size(r.bytes)}) ${r.dryRun ? "to write" : "written"}; ${plural(r.groupFilesRewritten, "group file")} pointed at ${r.dest}`,
   );
   const conflicts = [...k.conflicting, ...r.others.conflicting];
   for (const c of conflicts.slice(0, SHOWN)) out(`  conflict ${c.path}: ${c.reason}`);
   if (conflicts.length > SHOWN) out(`  ... and ${conflicts.length - SHOWN} more conflicts (--json lists all)`);
   for (const x of r.refused.slice(0, SHOWN)) out(`  refused ${JSON.stringify(x.entry)}: ${x.reason}`);
   if (r.refused.length > SHOWN) out(`  ... and ${r.refused.length - SHOWN} more refused (--json lists all)`);
-  if (r.ignored.length) out(`  ${n(r.ignored.length, "entry")} outside the cache folder of the archive ignored`);
+  if (r.ignored.length) out(`  ${plural(r.ignored.length, "entry")} outside the cache folder of the archive ignored`);
   if (r.dryRun) out("Dry run: nothing was written.");
 }
 
@@ -74,7 +73,9 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
   else {
     printResult(r, ctx.out);
     if (indexed) {
-      ctx.out(`Indexed ${dest}: ${n(indexed.kernels, "kernel")}, ${indexed.staleGroupPaths} with stale group paths.`);
+      ctx.out(
+        `Indexed ${dest}: ${plural(indexed.kernels, "kernel")}, ${indexed.staleGroupPaths} with stale group paths.`,
+      );
     }
   }
   if (r.refused.length) {

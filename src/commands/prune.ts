@@ -10,8 +10,8 @@ import { findDuplicates } from "../prune/fingerprint.js";
 import { lockRoot, pidAlive } from "../prune/lock.js";
 import { type Candidate, type PrunePlan, planDeduplicate, planFull, planIrOnly, planMaxSize } from "../prune/plan.js";
 import { emptyTrash } from "../prune/trash.js";
-import { confirm } from "../report/confirm.js";
-import { shortHash, size } from "../report/format.js";
+import { confirm, requireConfirmable } from "../report/confirm.js";
+import { plural, shortHash, size } from "../report/format.js";
 import { table } from "../report/table.js";
 import { indexRoot } from "../scan/indexer.js";
 import {
@@ -47,11 +47,7 @@ function checkFlags(o: PruneOptions): void {
   if (modes.length > 1) throw new McmError(`${modes.join(" and ")} cannot be combined: pick one mode`);
   if (o.link && !o.deduplicate) throw new McmError("--link goes with --deduplicate");
   if (o.asm && modes.length) throw new McmError("--asm goes with the default IR-only mode");
-  if (!o.yes && !o.dryRun && !process.stdin.isTTY) {
-    throw new McmError(
-      "refusing to prune without a terminal to confirm: pass --yes to apply the plan, or --dry-run to see it",
-    );
-  }
+  requireConfirmable("prune", o);
 }
 
 /** A Triton writer leaves tmp.pid_<pid>_<uuid> inside the kernel folder while it writes. */
@@ -85,15 +81,13 @@ function buildPlan(
   return planIrOnly(candidates, { ...protect, asm: o.asm === true });
 }
 
-const n = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
-
 function describe(plan: PrunePlan): string {
   const what =
     plan.mode === "ir-only"
-      ? `remove ${n(plan.files, "file")} from ${n(plan.kernels, "kernel")}`
+      ? `remove ${plural(plan.files, "file")} from ${plural(plan.kernels, "kernel")}`
       : plan.entries.some((e) => e.action === "link-files")
-        ? `hard-link ${n(plan.files, "duplicate file")} in ${n(plan.kernels, "kernel")}`
-        : `remove ${n(plan.kernels, "kernel")} (${n(plan.files, "file")})`;
+        ? `hard-link ${plural(plan.files, "duplicate file")} in ${plural(plan.kernels, "kernel")}`
+        : `remove ${plural(plan.kernels, "kernel")} (${plural(plan.files, "file")})`;
   return `Plan (${plan.mode}): ${what}, freeing ${size(plan.bytes)}`;
 }
 
@@ -186,7 +180,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
     if (o.json) ctx.json(report(true, freed));
     else {
       const verb = plan.entries.some((e) => e.action === "link-files") ? "Linked" : "Removed";
-      ctx.out(`${verb} ${n(done.files, "file")} in ${n(done.kernels, "kernel")}: ${size(done.bytes)} freed.`);
+      ctx.out(`${verb} ${plural(done.files, "file")} in ${plural(done.kernels, "kernel")}: ${size(done.bytes)} freed.`);
     }
     reportWarnings(warnings);
     return 0;

@@ -14,7 +14,7 @@ import { downloadLayers, type PulledLayer, resolveImage } from "../pack/oci/fetc
 import { type CacheKind, cachePrefix, describeTarget, type ImageTarget, readLabels } from "../pack/oci/mcv.js";
 import { formatRef, manifestRef, parseRef } from "../pack/oci/ref.js";
 import { readTar } from "../pack/tar-read.js";
-import { size } from "../report/format.js";
+import { plural, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
 import { type GlobalOptions, openContext, reportWarnings } from "./context.js";
 
@@ -24,8 +24,6 @@ export interface PullOptions extends TransportOptions {
   dryRun?: boolean;
   json?: boolean;
 }
-
-const n = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 interface CheckOutcome {
   /** false: no GPU tool answered (or the image names no targets), so nothing was compared */
@@ -149,7 +147,7 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
       const same = sum((r) => r.kernels.identical.length);
       const conflicts = sum((r) => r.kernels.conflicting.length + r.others.conflicting.length);
       ctx.out(
-        `${o.dryRun ? "Would import" : "Pulled"} ${formatRef(ref)}@${image.manifestDigest} (${labels.kind}, ${n(layers.length, "layer")}, ${size(sum((r) => r.bytes))} ${o.dryRun ? "to write" : "written"}) into ${dest}:`,
+        `${o.dryRun ? "Would import" : "Pulled"} ${formatRef(ref)}@${image.manifestDigest} (${labels.kind}, ${plural(layers.length, "layer")}, ${size(sum((r) => r.bytes))} ${o.dryRun ? "to write" : "written"}) into ${dest}:`,
       );
       ctx.out(`  kernels: ${added} added, ${same} already present, ${conflicts} conflicting (left untouched)`);
       ctx.out(
@@ -159,7 +157,7 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
     }
     const refused = sum((r) => r.refused.length);
     if (refused) {
-      process.stderr.write(`mcm: refused ${n(refused, "unsafe entry")} of the image; the rest was imported\n`);
+      process.stderr.write(`mcm: refused ${plural(refused, "unsafe entry")} of the image; the rest was imported\n`);
       return 2;
     }
     return 0;

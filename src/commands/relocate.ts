@@ -1,8 +1,9 @@
-import { McmError, NothingMatched } from "../core/errors.js";
+import { NothingMatched } from "../core/errors.js";
 import { verbosity } from "../log.js";
 import { applyRelocate, planRelocate, type RelocatePlan } from "../pack/relocate.js";
 import { lockRoot } from "../prune/lock.js";
-import { confirm } from "../report/confirm.js";
+import { confirm, requireConfirmable } from "../report/confirm.js";
+import { plural } from "../report/format.js";
 import { resolveCacheDir } from "../scan/cache-dir.js";
 import { indexRoot } from "../scan/indexer.js";
 import { type GlobalOptions, openContext, parseMode } from "./context.js";
@@ -17,14 +18,9 @@ export interface RelocateOptions {
 }
 
 const SHOWN = 50;
-const n = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 
 export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number> {
-  if (!o.yes && !o.dryRun && !process.stdin.isTTY) {
-    throw new McmError(
-      "refusing to rewrite group files without a terminal to confirm: pass --yes to apply the plan, or --dry-run to see it",
-    );
-  }
+  requireConfirmable("rewrite group files", o);
   const mode = parseMode(o.mode);
   const roots = o.cacheDir !== undefined ? [resolveCacheDir(o.cacheDir)] : defaultDirs(mode).map(resolveCacheDir);
   const ctx = openContext(g);
@@ -57,13 +53,13 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
       if (o.json) ctx.json(report(false));
       throw new NothingMatched("no group file points elsewhere: nothing to relocate");
     }
-    const describe = `Plan: rewrite ${n(total("groupFiles"), "group file")} (${n(total("paths"), "path")})${
-      total("left") ? `; ${n(total("left"), "path")} left (outside their kernel, or naming a missing file)` : ""
+    const describe = `Plan: rewrite ${plural(total("groupFiles"), "group file")} (${plural(total("paths"), "path")})${
+      total("left") ? `; ${plural(total("left"), "path")} left (outside their kernel, or naming a missing file)` : ""
     }`;
     if (!o.json) {
       for (const { root, plan } of plans) {
         const shown = verbosity() >= 1 ? plan.entries : plan.entries.slice(0, SHOWN);
-        for (const e of shown) ctx.out(`rewrite ${e.groupFile.slice(root.length + 1)}: ${n(e.rewritten, "path")}`);
+        for (const e of shown) ctx.out(`rewrite ${e.groupFile.slice(root.length + 1)}: ${plural(e.rewritten, "path")}`);
         if (plan.entries.length > shown.length)
           ctx.out(`... and ${plan.entries.length - shown.length} more (-v shows all)`);
       }
@@ -89,7 +85,7 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
     if (o.json) ctx.json({ ...report(true), rewritten: files, skipped });
     else {
       for (const s of skipped) ctx.out(ctx.colors.yellow(`skipped ${s.path}: ${s.reason}`));
-      ctx.out(`Rewrote ${n(files, "group file")}.`);
+      ctx.out(`Rewrote ${plural(files, "group file")}.`);
     }
     return 0;
   } finally {

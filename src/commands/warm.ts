@@ -1,6 +1,7 @@
 // mcm warm: run a workload that fills a cache (vLLM in a container, or any command), then index and pack it.
-import { existsSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../atomic-write.js";
 import { loadConfig } from "../config.js";
 import type { IndexSummary } from "../core/types.js";
 import { log } from "../log.js";
@@ -61,7 +62,7 @@ export async function run(o: WarmCommandOptions, command: string[], g: GlobalOpt
   }));
   const finished = new Date();
   const manifest = manifestFor(req, captured, caches, started, finished);
-  writeAtomic(join(captured.folder, WARM_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileAtomic(join(captured.folder, WARM_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
 
   let archive: PackResult | undefined;
   if (req.tarball) {
@@ -142,12 +143,6 @@ function manifestFor(
     started,
     finished,
   });
-}
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 /** --dry-run: what would run, with the token hidden; nothing is created or started. */

@@ -1,7 +1,8 @@
 // `mcm relocate`: points the group files of a cache that was copied or moved
 // by other means at where their kernels are now. Plan, then apply file by file
 // (temp file + rename), so a reader sees the old group file or the new one.
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../atomic-write.js";
 import { GROUP_RE, relocateGroup } from "../scan/group.js";
 
 export interface RelocateEntry {
@@ -85,21 +86,7 @@ export function applyRelocate(plan: RelocatePlan): RelocateResult {
       result.skipped.push({ path: e.groupFile, reason: "changed since the plan was made" });
       continue;
     }
-    const tmp = `${e.kernel}/.mcm-tmp-${process.pid}-${e.groupFile.slice(e.kernel.length + 1)}`;
-    const fd = openSync(tmp, "w", lstatSync(e.groupFile).mode & 0o777);
-    try {
-      const buf = Buffer.from(e.after);
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(tmp, e.groupFile);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
+    writeFileAtomic(e.groupFile, e.after, lstatSync(e.groupFile).mode & 0o777);
     result.groupFiles++;
     result.paths += e.rewritten;
   }
