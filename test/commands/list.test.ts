@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { readdirSync, rmSync, utimesSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { dbIn, mcm } from "../helpers/cli.js";
-import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { cleanupTemp, extractFixture, setAge, tempDir } from "../helpers/fixtures.js";
 import { base32Key, hexKey, ROCM_KERNEL, TRITON2_KERNEL, writeKernel } from "../helpers/synthetic.js";
 
 after(cleanupTemp);
@@ -45,8 +45,7 @@ before(() => {
   writeKernel(triton, TRITON2_KERNEL(hexKey(3, 32)));
   // one add_kernel written 30 days ago
   oldKey = readdirSync(triton).find((k) => readdirSync(join(triton, k)).includes("add_kernel.json")) as string;
-  const past = (Date.now() - 30 * 86400_000) / 1000;
-  for (const f of readdirSync(join(triton, oldKey))) utimesSync(join(triton, oldKey, f), past, past);
+  setAge(join(triton, oldKey), 30 * 86400_000);
   vllm = extractFixture("vllm-cache");
   assert.equal(mcm(["index", "--cache-dir", triton], { db }).code, 0);
   assert.equal(mcm(["index", "--cache-dir", vllm], { db }).code, 0);

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { dbIn, mcm } from "../helpers/cli.js";
-import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { cleanupTemp, extractFixture, setAge, tempDir } from "../helpers/fixtures.js";
 import { base32Key } from "../helpers/synthetic.js";
 import { kernelFolders, snapshot } from "../helpers/tree.js";
 
@@ -61,8 +61,7 @@ describe("mcm prune: IR-only (default)", () => {
   it("--asm takes the assembly too; the original's example --older-than 90d works as written", () => {
     const { db, root } = setup();
     const [old] = kernelFolders(root) as [string];
-    const past = (Date.now() - 100 * 86400_000) / 1000;
-    for (const f of readdirSync(join(root, old))) utimesSync(join(root, old, f), past, past);
+    setAge(join(root, old), 100 * 86400_000);
     assert.equal(mcm(["index", "--cache-dir", root], { db: dbIn(tempDir()) }).code, 0);
     const fresh = dbIn(tempDir());
     mcm(["index", "--cache-dir", root], { db: fresh });
@@ -124,8 +123,8 @@ describe("mcm prune --deduplicate", () => {
     const [orig] = kernelFolders(root) as [string];
     const copy = base32Key(500);
     cpSync(join(root, orig), join(root, copy), { recursive: true });
-    const past = (Date.now() - 86400_000) / 1000;
-    for (const f of readdirSync(join(root, orig))) utimesSync(join(root, orig, f), past, past);
+    setAge(join(root, copy), 0);
+    setAge(join(root, orig), 86400_000);
     const p = prune(db, "--deduplicate", "-y");
     assert.deepEqual(
       p.entries.map((e) => [e.hash, e.action]),

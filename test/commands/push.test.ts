@@ -9,6 +9,9 @@ import { after, before, describe, it } from "node:test";
 import { dbIn, mcm, mcmAsync } from "../helpers/cli.js";
 import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
 import { startCuttingProxy, startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { missing, TOOLS } from "../helpers/tools.js";
+
+const skip = missing(TOOLS.registry, TOOLS.skopeo, TOOLS.htpasswd, TOOLS.openssl);
 
 interface PushJson {
   target: string;
@@ -52,7 +55,7 @@ function skopeoInspect(ref: string, ...args: string[]): { Digest: string; Labels
   return JSON.parse(execFileSync("skopeo", ["inspect", ...args, `docker://${ref}`], { encoding: "utf8" }));
 }
 
-describe("push to a plain-http registry", () => {
+describe("push to a plain-http registry", { skip }, () => {
   let reg: TestRegistry;
   before(async () => {
     reg = await registry();
@@ -116,7 +119,7 @@ describe("push to a plain-http registry", () => {
   });
 });
 
-describe("push with htpasswd Basic auth", () => {
+describe("push with htpasswd Basic auth", { skip }, () => {
   let reg: TestRegistry;
   before(async () => {
     reg = await registry({ auth: "basic" });
@@ -162,7 +165,7 @@ describe("push with htpasswd Basic auth", () => {
   });
 });
 
-describe("push over TLS with a self-signed certificate", () => {
+describe("push over TLS with a self-signed certificate", { skip }, () => {
   let reg: TestRegistry;
   before(async () => {
     reg = await registry({ tls: true });
@@ -186,7 +189,7 @@ describe("push over TLS with a self-signed certificate", () => {
   });
 });
 
-describe("push with Bearer tokens (the registry trusts a token server that signs JWTs)", () => {
+describe("push with Bearer tokens (the registry trusts a token server that signs JWTs)", { skip }, () => {
   let reg: TestRegistry;
   before(async () => {
     reg = await registry({ auth: "token" });
@@ -215,7 +218,7 @@ describe("push with Bearer tokens (the registry trusts a token server that signs
   });
 });
 
-describe("push through a connection that drops mid-upload", () => {
+describe("push through a connection that drops mid-upload", { skip }, () => {
   it("asks the upload session where it stands, starts over if the registry dropped it, and finishes", async () => {
     const reg = await registry();
     // cut the first PATCH (the 289 KiB layer) after 64 KiB reached the registry

@@ -59,7 +59,8 @@ export function podmanEnv(): PodmanEnv {
 
 export function podman(p: PodmanEnv, args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync("podman", args, { encoding: "utf8", env: { ...process.env, ...p.env } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  // a podman that cannot run at all says why, instead of an empty stderr
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.error ? `podman: ${r.error.message}` : r.stderr };
 }
 
 /** Builds the stand-in image with `podman import` of a busybox root file system (no registry needed). */
@@ -76,5 +77,5 @@ export function buildFakeVllmImage(p: PodmanEnv): void {
   const tarball = join(p.dir, "rootfs.tar");
   execFileSync("tar", ["-C", rootfs, "-cf", tarball, "."]);
   const r = podman(p, ["import", "--change", "ENV PATH=/usr/bin:/bin", tarball, FAKE_VLLM_IMAGE]);
-  if (r.code !== 0) throw new Error(`podman import failed: ${r.stderr}`);
+  if (r.code !== 0) throw new Error(`podman import failed (exit ${r.code}): ${r.stderr}`);
 }

@@ -135,27 +135,50 @@ async function startTokenServer(dir: string, service: string, issuer: string): P
     realm: `http://127.0.0.1:${port}/token`,
     cert,
     requests,
-    stop: () => new Promise((r) => server.close(() => r())),
+    stop: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
+/** Waits until the registry answers; throws with its own output (or why it could not run) when it does not. */
 async function waitUp(url: string, ca: string | undefined, child: ChildProcess, log: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   const trusted = ca ? readFileSync(ca) : undefined;
+  let spawnError: Error | undefined;
+  child.once("error", (e) => {
+    spawnError = e;
+  });
+  const output = () => readFileSync(log, "utf8").trim() || "(no output)";
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${readFileSync(log, "utf8")}`);
+    if (spawnError) throw new Error(`docker-registry could not start: ${spawnError.message}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`docker-registry exited (${child.exitCode ?? child.signalCode}): ${output()}`);
+    }
     const ok = await new Promise<boolean>((resolve) => {
       const mod = url.startsWith("https") ? https : http;
-      const req = mod.get(url, { ca: trusted }, (res) => {
+      const req = mod.get(url, { ca: trusted, timeout: 2000 }, (res) => {
         res.resume();
         resolve(true);
       });
+      req.on("timeout", () => req.destroy());
       req.on("error", () => resolve(false));
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`docker-registry did not come up: ${readFileSync(log, "utf8")}`);
+  throw new Error(`docker-registry did not answer within 15 s: ${output()}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const gone = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await gone;
+  clearTimeout(killer);
 }
 
 export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegistry> {
@@ -203,9 +226,19 @@ export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegist
   writeFileSync(config, `${lines.join("\n")}\n`);
   const log = join(dir, "registry.log");
   const fd = openSync(log, "a");
-  const child = spawn("docker-registry", ["serve", config], { stdio: ["ignore", fd, fd] });
+  // --pdeathsig: the registry ends with this test process, however that ends (a timeout kills it)
+  const child = spawn("setpriv", ["--pdeathsig", "SIGTERM", "--", "docker-registry", "serve", config], {
+    stdio: ["ignore", fd, fd],
+  });
   closeSync(fd); // the child has its own copy
-  await waitUp(`${o.tls ? "https" : "http"}://127.0.0.1:${port}/v2/`, caCert, child, log);
+  try {
+    await waitUp(`${o.tls ? "https" : "http"}://127.0.0.1:${port}/v2/`, caCert, child, log);
+  } catch (e) {
+    // nothing outlives a registry that failed to start: neither it nor its token server
+    await stopChild(child);
+    await token?.stop();
+    throw e;
+  }
   return {
     host: `127.0.0.1:${port}`,
     port,
@@ -217,11 +250,7 @@ export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegist
     tokenRequests: token?.requests ?? [],
     async stop() {
       await token?.stop();
-      if (child.exitCode === null) {
-        const gone = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await gone;
-      }
+      await stopChild(child);
     },
   };
 }

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setAge } from "./fixtures.js";
 
 export interface SyntheticKernel {
   key: string;
@@ -36,6 +37,8 @@ export function writeKernel(dir: string, k: SyntheticKernel): string {
   } else if (group === "list") {
     writeFileSync(join(folder, `__grp__${k.name}.json`), JSON.stringify({ child_paths: files }));
   }
+  // dated by this process's clock, as extracted fixtures are (the kernel's clock can disagree under faketime)
+  setAge(folder, 0);
   return folder;
 }
 

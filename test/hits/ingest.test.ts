@@ -13,6 +13,7 @@ after(cleanupTemp);
 
 const HOST = hostname().replace(/\//g, "_");
 const DEAD_PID = 999_999;
+const DAY_MS = 86_400_000;
 
 interface K {
   hash: string;
@@ -26,9 +27,9 @@ interface K {
 const event = (dir: string, key: string, hit: boolean, t = Date.now() / 1000, name = "k") =>
   `${JSON.stringify({ key, name, hit, dir, t, pid: 1 })}\n`;
 
-function setup() {
+function setup(ageMs = 0) {
   const db = dbIn(tempDir());
-  const root = extractFixture("triton-cache");
+  const root = extractFixture("triton-cache", tempDir(), ageMs);
   assert.equal(mcm(["index", "--cache-dir", root], { db }).code, 0);
   const keys = kernelFolders(root).sort();
   const hits = join(root, ".mcm", "hits");
@@ -114,14 +115,16 @@ describe("hit logs", () => {
   });
 
   it("every flag that reads hits: --cache-hit-lower/higher, --sort hits/last-access, show, stats, prune --max-size", () => {
-    const { db, root, keys, hits } = setup();
+    // written a day ago; hot was hit since, warm and cold only before that
+    const { db, root, keys, hits } = setup(DAY_MS);
     const [hot, warm, cold] = keys as [string, string, string];
+    const ago = (ms: number) => (Date.now() - ms) / 1000;
     const lines = [
-      ...Array.from({ length: 5 }, () => event(root, hot, true, 1_800_000_000)),
-      event(root, warm, true, 1_700_000_000),
-      event(root, warm, false, 1_600_000_000),
-      event(root, cold, false, 1_500_000_000, "add_kernel"),
-      event(root, cold, false, 1_500_000_001, "add_kernel"),
+      ...Array.from({ length: 5 }, () => event(root, hot, true, ago(60_000))),
+      event(root, warm, true, ago(2 * DAY_MS)),
+      event(root, warm, false, ago(2.5 * DAY_MS)),
+      event(root, cold, false, ago(3 * DAY_MS), "add_kernel"),
+      event(root, cold, false, ago(3 * DAY_MS - 1000), "add_kernel"),
     ];
     writeFileSync(join(hits, `${HOST}-${DEAD_PID}-7.jsonl`), lines.join(""));
     assert.deepEqual(
