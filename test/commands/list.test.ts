@@ -1,11 +1,18 @@
 import assert from "node:assert/strict";
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { dbIn, mcm } from "../helpers/cli.js";
 import { cleanupTemp, extractFixture, setAge, tempDir } from "../helpers/fixtures.js";
-import { base32Key, hexKey, ROCM_KERNEL, TRITON2_KERNEL, writeKernel } from "../helpers/synthetic.js";
+import {
+  base32Key,
+  hexKey,
+  ROCM_KERNEL,
+  type SyntheticKernel,
+  TRITON2_KERNEL,
+  writeKernel,
+} from "../helpers/synthetic.js";
 
 after(cleanupTemp);
 
@@ -192,5 +199,65 @@ describe("mcm list", () => {
   it("indexes a --cache-dir that was never indexed", () => {
     const fresh = extractFixture("torchinductor_root");
     assert.equal(list("--cache-dir", fresh).length, 55);
+  });
+});
+
+describe("roots whose names share a prefix", () => {
+  // /x/triton-cache and /x/triton-cache2: a folder is inside a root only below its "/"
+  function siblings() {
+    const parent = tempDir();
+    const a = extractFixture("triton-cache", parent);
+    const b = join(parent, "triton-cache2");
+    renameSync(extractFixture("triton-cache"), b);
+    return { db: dbIn(tempDir()), a, b };
+  }
+
+  it("--cache-dir selects its own root's kernels, not its sibling's", () => {
+    const { db, a, b } = siblings();
+    for (const d of [a, b]) assert.equal(mcm(["index", "--cache-dir", d], { db }).code, 0);
+    const rows = JSON.parse(mcm(["list", "--cache-dir", a, "--json"], { db }).stdout) as K[];
+    assert.equal(rows.length, 14);
+    assert.ok(rows.every((k) => k.cacheDir === a));
+    const stats = JSON.parse(mcm(["stats", "--cache-dir", a, "--json"], { db }).stdout) as {
+      kernels: number;
+      nonKernel: { kind: string; entries: number }[];
+    };
+    assert.equal(stats.kernels, 14);
+    assert.deepEqual(
+      stats.nonKernel.map((o) => [o.kind, o.entries]),
+      [
+        ["launcher", 3],
+        ["utils", 1],
+        ["autotune", 2],
+      ],
+    );
+  });
+
+  it("a --cache-dir never indexed is indexed, though an indexed root's name is a prefix of it", () => {
+    const { db, a, b } = siblings();
+    assert.equal(mcm(["index", "--cache-dir", a], { db }).code, 0);
+    const rows = JSON.parse(mcm(["list", "--cache-dir", b, "--json"], { db }).stdout) as K[];
+    assert.equal(rows.length, 14);
+    assert.ok(rows.every((k) => k.cacheDir === b));
+  });
+});
+
+describe("--triton-version by prefix", () => {
+  it("3.1 matches 3.1 and 3.1.x, never 3.10 or 3.11", () => {
+    const db = dbIn(tempDir());
+    const root = tempDir();
+    const versions = ["3.1", "3.1.0", "3.1.2", "3.10.0", "3.11.1", "13.1.0"];
+    versions.forEach((v, i) => {
+      const k: SyntheticKernel = ROCM_KERNEL(base32Key(100 + i));
+      writeKernel(root, { ...k, metadata: { ...(k.metadata as object), triton_version: v } });
+    });
+    assert.equal(mcm(["index", "--cache-dir", root], { db }).code, 0);
+    const pick = (v: string) =>
+      (JSON.parse(mcm(["list", "--triton-version", v, "--json"], { db }).stdout) as K[])
+        .map((k) => k.tritonVersion)
+        .sort();
+    assert.deepEqual(pick("3.1"), ["3.1", "3.1.0", "3.1.2"]);
+    assert.deepEqual(pick("3.1.0"), ["3.1.0"]);
+    assert.deepEqual(pick("3.10"), ["3.10.0"]);
   });
 });

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -132,6 +141,29 @@ describe("mcm prune --deduplicate", () => {
     );
     assert.match(p.entries[0]?.reason as string, new RegExp(`same binary and metadata as ${copy}`));
     assert.ok(!existsSync(join(root, orig)) && existsSync(join(root, copy)));
+  });
+
+  it("a kernel compiled again under another key is one (metadata identical apart from hash); another specialisation is not", () => {
+    const { db, root } = setup();
+    const orig = kernelFolders(root).find((k) => readdirSync(join(root, k)).includes("add_kernel.json")) as string;
+    const rekeyed = base32Key(502);
+    const other = base32Key(503);
+    const meta = JSON.parse(readFileSync(join(root, orig, "add_kernel.json"), "utf8"));
+    for (const [key, change] of [
+      [rekeyed, { hash: "f".repeat(64) }],
+      [other, { hash: "e".repeat(64), num_warps: meta.num_warps * 2 }],
+    ] as const) {
+      cpSync(join(root, orig), join(root, key), { recursive: true });
+      writeFileSync(join(root, key, "add_kernel.json"), JSON.stringify({ ...meta, ...change }));
+      setAge(join(root, key), 0);
+    }
+    setAge(join(root, orig), 86400_000);
+    const p = prune(db, "--deduplicate", "--dry-run");
+    assert.deepEqual(
+      p.entries.map((e) => [e.hash, e.action]),
+      [[orig, "remove-kernel"]],
+    );
+    assert.match(p.entries[0]?.reason as string, new RegExp(`same binary and metadata as ${rekeyed}`));
   });
 
   it("--link replaces identical files by hard links: every key keeps its folder, the space is saved", () => {
@@ -310,6 +342,16 @@ describe("safety", () => {
       [[live, `a Triton process (pid ${process.pid}) is writing this kernel`]],
     );
     assert.deepEqual(kernelFolders(root), [live]);
+  });
+
+  it("a lock left by a process that has died is taken over at once", () => {
+    const { db, root } = setup();
+    const dead = spawnSync("true").pid as number;
+    writeFileSync(join(root, ".mcm-lock"), String(dead));
+    const r = mcm(["prune", "--full", "-y"], { db, env: { MCM_LOCK_TIMEOUT_MS: "2000" } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(kernelFolders(root).length, 0);
+    assert.ok(!existsSync(join(root, ".mcm-lock")), "released after the run");
   });
 
   it("two processes on one root: the second waits briefly, then fails with a clear message", () => {

@@ -1,25 +1,28 @@
 import assert from "node:assert/strict";
-import { existsSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { McmError } from "../../src/core/errors.js";
+import type { ScanWarning } from "../../src/core/types.js";
 import { IndexDb } from "../../src/db/index.js";
 import { applyPlan } from "../../src/prune/apply.js";
-import { type Candidate, type PrunePlan, planIrOnly } from "../../src/prune/plan.js";
+import { findDuplicates } from "../../src/prune/fingerprint.js";
+import { type Candidate, type PrunePlan, planDeduplicate, planIrOnly } from "../../src/prune/plan.js";
 import { indexRoot } from "../../src/scan/indexer.js";
-import { cleanupTemp, extractFixture } from "../helpers/fixtures.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
 import { snapshot } from "../helpers/tree.js";
 
 after(cleanupTemp);
 
-async function irPlan() {
-  const root = extractFixture("triton-cache");
+async function candidatesOf(root: string): Promise<Candidate[]> {
   const db = new IndexDb(":memory:");
   await indexRoot(db, root, { mode: "triton" });
-  const candidates: Candidate[] = db
-    .queryKernels({})
-    .map((k) => ({ ...k, files: db.kernelBlob(k.path).files, liveWriter: null }));
-  return { root, plan: planIrOnly(candidates, { now: Date.now(), asm: false }) };
+  return db.queryKernels({}).map((k) => ({ ...k, files: db.kernelBlob(k.path).files, liveWriter: null }));
+}
+
+async function irPlan() {
+  const root = extractFixture("triton-cache");
+  return { root, plan: planIrOnly(await candidatesOf(root), { now: Date.now(), asm: false }) };
 }
 
 describe("applyPlan, the only deleter", () => {
@@ -69,5 +72,59 @@ describe("applyPlan, the only deleter", () => {
     const r = applyPlan({ ...plan, entries: [{ ...e, root: "/nonexistent-root" }] }, { dryRun: false });
     assert.equal(r.kernels, 0);
     assert.match(r.warnings[0]?.message as string, /outside its cache root/);
+  });
+
+  it("a kernel folder swapped for a link between plan and apply: nothing is removed through the link", async () => {
+    const { plan } = await irPlan();
+    const e = plan.entries[0] as PrunePlan["entries"][number];
+    const elsewhere = join(tempDir(), "kernel");
+    cpSync(e.path, elsewhere, { recursive: true });
+    rmSync(e.path, { recursive: true });
+    symlinkSync(elsewhere, e.path);
+    const before = snapshot(elsewhere);
+    const r = applyPlan({ ...plan, entries: [e] }, { dryRun: false });
+    assert.deepEqual(snapshot(elsewhere), before, "the files the link points at are untouched");
+    assert.equal(r.kernels, 0);
+    assert.deepEqual(
+      r.warnings.map((w) => [w.path, w.code]),
+      [[e.path, "changed"]],
+    );
+  });
+
+  it("a cache root swapped for a link between plan and apply: nothing is removed through it", async () => {
+    const { root, plan } = await irPlan();
+    const moved = join(tempDir(), "real");
+    renameSync(root, moved);
+    const decoy = join(tempDir(), "decoy");
+    cpSync(moved, decoy, { recursive: true });
+    symlinkSync(decoy, root);
+    const before = snapshot(decoy);
+    const r = applyPlan(plan, { dryRun: false });
+    assert.deepEqual(snapshot(decoy), before);
+    assert.equal(r.files, 0);
+    assert.equal(r.warnings.length, plan.entries.length);
+  });
+
+  it("--link: a file that changed between plan and apply keeps its content and is not linked", async () => {
+    const root = extractFixture("triton-cache");
+    const [orig] = (await candidatesOf(root)).filter((k) => k.name === "add_kernel");
+    const copy = join(root, "A".repeat(52));
+    cpSync((orig as Candidate).path, copy, { recursive: true });
+    const warnings: ScanWarning[] = [];
+    const plan = planDeduplicate(findDuplicates(await candidatesOf(root), true, warnings), {
+      now: Date.now(),
+      link: true,
+    });
+    assert.equal(plan.entries.length, 1);
+    const e = plan.entries[0] as PrunePlan["entries"][number];
+    const step = (e.links ?? []).find((l) => l.file.endsWith(".cubin"));
+    assert.ok(step, "the binary is to be linked");
+    const changed = join(e.path, step.file);
+    writeFileSync(changed, "a compile rewrote this file since the plan");
+    const r = applyPlan(plan, { dryRun: false });
+    assert.equal(readFileSync(changed, "utf8"), "a compile rewrote this file since the plan");
+    assert.notEqual(statSync(changed).ino, statSync(step.target).ino);
+    assert.ok(r.warnings.some((w) => w.path === changed && w.code === "changed"));
+    assert.equal(r.files, (e.links ?? []).length - 1, "the unchanged files are linked");
   });
 });
