@@ -166,6 +166,32 @@ describe("pull of an image mcm pushed", { skip }, () => {
     }
   });
 
+  it("refuses a manifest whose bytes do not match its digest (storage tampered with), by tag and by digest: one line, exit 2, nothing imported", async () => {
+    const own = await startRegistry();
+    try {
+      const p = mcm(["push", `${own.host}/bad/manifest:v1`, "--cache-dir", cache, "--insecure", "--json"], { db });
+      assert.equal(p.code, 0, p.stderr);
+      const digest = (JSON.parse(p.stdout) as { digest: string }).digest;
+      const hex = digest.slice("sha256:".length);
+      // the registry keeps a manifest as a blob and serves it as stored, under the digest it was pushed with
+      const data = join(own.storage, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data");
+      const doc = JSON.parse(readFileSync(data, "utf8")) as { annotations?: Record<string, string> };
+      doc.annotations = { ...doc.annotations, "org.example.tampered": "yes" };
+      writeFileSync(data, JSON.stringify(doc));
+      for (const ref of [`${own.host}/bad/manifest:v1`, `${own.host}/bad/manifest@${digest}`]) {
+        const dest = join(tempDir(), "cache");
+        const r = await pull(ref, dest, { PATH: noGpuPath });
+        assert.equal(r.code, 2, `${ref}: ${r.stderr}`);
+        assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+        assert.match(r.stderr, /manifest \S+ from \S+ does not match its digest: got sha256:[0-9a-f]{64}, expected /);
+        assert.ok(r.stderr.includes(`expected ${digest}`), r.stderr);
+        assert.deepEqual(readdirSafe(dest), []);
+      }
+    } finally {
+      await own.stop();
+    }
+  });
+
   it("an unknown tag: one line, exit 2", () => {
     const r = mcm(["pull", `${reg.host}/no/such:v1`, "--cache-dir", join(tempDir(), "d"), "--insecure"], { db });
     assert.equal(r.code, 2);

@@ -116,6 +116,13 @@ describe("push to a plain-http registry", { skip }, () => {
   it("nothing matched: exit 1, nothing pushed", async () => {
     const r = await push(`${reg.host}/caches/none:v1`, "--insecure", "--name", "no_such_kernel");
     assert.equal(r.code, 1);
+    assert.match(r.stderr, /no kernels match: nothing to push/);
+    // the registry knows no such repository: no tag, and no blob (a blob alone puts a repository in the catalog)
+    const tags = await fetch(`http://${reg.host}/v2/caches/none/tags/list`);
+    assert.equal(tags.status, 404);
+    assert.equal(((await tags.json()) as { errors: { code: string }[] }).errors[0]?.code, "NAME_UNKNOWN");
+    const catalog = (await (await fetch(`http://${reg.host}/v2/_catalog`)).json()) as { repositories: string[] };
+    assert.ok(!catalog.repositories.includes("caches/none"), catalog.repositories.join(", "));
   });
 });
 

@@ -111,7 +111,10 @@ describe("exportArchive", () => {
   it("writes through a temp file: a failed export leaves nothing at the output path", async () => {
     const root = extractFixture("triton-cache");
     const dir = tempDir();
-    await assert.rejects(exportArchive({ root, kernels: [join(root, "nope")], out: join(dir, "a.tgz") }));
+    await assert.rejects(exportArchive({ root, kernels: [join(root, "nope")], out: join(dir, "a.tgz") }), {
+      name: "McmError",
+      message: `${join(root, "nope")} is not a kernel folder (any more): run \`mcm index\` and try again`,
+    });
     assert.deepEqual(snapshot(dir), []);
   });
 

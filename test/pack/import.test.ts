@@ -192,6 +192,29 @@ describe("importArchive", () => {
     assert.ok(lstatSync(join(dest, key, "alias.ptx")).isSymbolicLink());
   });
 
+  it("takes links and folders whose size field lies to carry nothing: the entries after them import whole", async () => {
+    const { archive, key, other } = await plainWith([]);
+    const tmp = tempDir();
+    const all = await readEntries(archive);
+    const at = all.findIndex((e) => e.name.startsWith(`${other}/`));
+    const crafted = writeRawTarGz(join(tmp, "c.tgz"), [
+      ...all.slice(0, at),
+      { name: `${key}/alias.ptx`, flag: "2", linkname: "add_kernel.ptx", size: 900 },
+      { name: "notes/", flag: "5", size: 1700 },
+      ...all.slice(at),
+    ]);
+    const dest = join(tmp, "dest");
+    const r = await importArchive(crafted, dest, { dryRun: false });
+    assert.deepEqual(r.refused, []);
+    assert.deepEqual(r.kernels.added, [key, other].sort());
+    assert.equal(readlinkSync(join(dest, key, "alias.ptx")), "add_kernel.ptx");
+    assert.ok(lstatSync(join(dest, "notes")).isDirectory());
+    for (const e of all.filter((x) => x.name.startsWith(`${other}/`) && x.flag === "0")) {
+      if (e.name.includes("__grp__")) continue; // pointed at the destination
+      assert.deepEqual(readFileSync(join(dest, e.name)), Buffer.from(e.data ?? ""), e.name);
+    }
+  });
+
   it("makes a hard link inside the archive a hard link inside the destination", async () => {
     const { archive, key } = await plainWith([]);
     const tmp = tempDir();
@@ -247,6 +270,23 @@ describe("importArchive", () => {
         }),
       );
       await refusedWhole(a, /checksum mismatch/);
+    });
+
+    it("a checksum mismatch when the manifest comes last (checked once the whole archive is read)", async () => {
+      const { archive } = await fixtureArchive();
+      const [manifest, ...rest] = await readEntries(archive);
+      assert.equal(manifest?.name, "mcm-manifest.json");
+      let changed = "";
+      const altered = rest.map((e) => {
+        if (changed || !e.name.endsWith(".cubin") || !e.data) return e;
+        changed = e.name;
+        const d = Buffer.from(e.data);
+        d[10] = (d[10] as number) ^ 1;
+        return { ...e, data: d };
+      });
+      assert.ok(changed);
+      const a = writeRawTarGz(join(tempDir(), "last.tgz"), [...altered, manifest as RawEntry]);
+      await refusedWhole(a, new RegExp(`checksum mismatch for ${changed.replace(/[.]/g, "\\.")} `));
     });
 
     it("a file the manifest lists but the archive lacks", async () => {

@@ -3,9 +3,12 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
+import { McmError } from "../../src/core/errors.js";
 import { type TarEntry, writeTarGz } from "../../src/pack/tar.js";
 import { readTar, type TarHeader } from "../../src/pack/tar-read.js";
 import { cleanupTemp, tempDir } from "../helpers/fixtures.js";
+import { rawTar, readEntries, writeRawTarGz } from "../helpers/tar.js";
 
 after(cleanupTemp);
 
@@ -144,5 +147,51 @@ describe("readTar", () => {
     await assert.rejects(headers(join(dir, "cut.tgz")), /cannot read|truncated/);
     writeFileSync(join(dir, "junk.tar"), Buffer.alloc(2048, 0x41));
     await assert.rejects(headers(join(dir, "junk.tar")), /not a valid tar archive/);
+  });
+
+  it("says the archive is truncated when a whole gzip stream holds a tar that stops inside an entry", async () => {
+    const dir = tempDir();
+    const tar = rawTar([
+      { name: "a.txt", data: "first\n" },
+      { name: "b.bin", data: Buffer.alloc(3000, 9) },
+    ]);
+    const truncated = { name: "McmError", message: "the archive is truncated (it ends inside an entry)" };
+    // gunzip reads these to their end without complaint: only the tar reader can tell
+    for (const [what, end] of [
+      ["inside a file's content", 512 + 512 + 512 + 1000],
+      ["inside a header", 512 + 512 + 200],
+    ] as [string, number][]) {
+      const path = join(dir, "cut.tgz");
+      writeFileSync(path, gzipSync(tar.subarray(0, end)));
+      await assert.rejects(headers(path), (e: unknown) => {
+        assert.ok(e instanceof McmError, what);
+        assert.deepEqual({ name: e.name, message: e.message }, truncated, what);
+        return true;
+      });
+    }
+  });
+
+  it("takes a link or a folder whose size field is not zero to carry no content", async () => {
+    const dir = tempDir();
+    const path = writeRawTarGz(join(dir, "lying.tgz"), [
+      { name: "d/", flag: "5", size: 700 },
+      { name: "d/link", flag: "2", linkname: "f.txt", size: 1300 },
+      { name: "d/hard", flag: "1", linkname: "d/g.txt", size: 20 },
+      { name: "d/f.txt", data: "the file after the links\n" },
+      { name: "d/g.txt", data: Buffer.alloc(1500, 3) },
+    ]);
+    const hs = await headers(path);
+    assert.deepEqual(
+      hs.map((h) => [h.name, h.type, h.size]),
+      [
+        ["d/", "dir", 0],
+        ["d/link", "symlink", 0],
+        ["d/hard", "hardlink", 0],
+        ["d/f.txt", "file", 25],
+        ["d/g.txt", "file", 1500],
+      ],
+    );
+    assert.equal(hs[3]?.text, "the file after the links\n");
+    assert.deepEqual((await readEntries(path)).at(-1)?.data, Buffer.alloc(1500, 3));
   });
 });
