@@ -3,9 +3,10 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { dbIn, mcm } from "../helpers/cli.js";
+import { type CliResult, dbIn, mcm, mcmOnTerminal, userEnv } from "../helpers/cli.js";
 import { cleanupTemp, extractFixture, setAge, tempDir } from "../helpers/fixtures.js";
 import { base32Key, hexKey, ROCM_KERNEL, TRITON2_KERNEL, writeKernel } from "../helpers/synthetic.js";
+import { missing, TOOLS } from "../helpers/tools.js";
 
 after(cleanupTemp);
 
@@ -192,5 +193,26 @@ describe("mcm list", () => {
   it("indexes a --cache-dir that was never indexed", () => {
     const fresh = extractFixture("torchinductor_root");
     assert.equal(list("--cache-dir", fresh).length, 55);
+  });
+});
+
+describe("colours", { skip: missing(TOOLS.script) }, () => {
+  it("on a terminal; none with --no-color, NO_COLOR, TERM=dumb or through a pipe", () => {
+    const ESC = "\u001b[";
+    const args = ["list", "-n", "softmax"];
+    const tty = mcmOnTerminal(args, { db });
+    assert.equal(tty.code, 0, tty.stdout);
+    assert.ok(tty.stdout.includes(`${ESC}1msoftmax_kernel${ESC}22m`), `names in bold: ${JSON.stringify(tty.stdout)}`);
+    const plain: [string, CliResult][] = [
+      ["--no-color", mcmOnTerminal(["--no-color", ...args], { db })],
+      ["NO_COLOR=1", mcmOnTerminal(args, { db, env: { NO_COLOR: "1" } })],
+      ["TERM=dumb", mcmOnTerminal(args, { db, env: { TERM: "dumb" } })],
+      ["a pipe", mcm(args, { db, spawn: { env: userEnv(db) } })],
+    ];
+    for (const [what, r] of plain) {
+      assert.equal(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /softmax_kernel/, what);
+      assert.ok(!r.stdout.includes(ESC), `${what}: ${JSON.stringify(r.stdout)}`);
+    }
   });
 });
