@@ -127,6 +127,21 @@ describe("probeMachine", () => {
     assert.equal(by.nvidia, "nvidia-smi did not answer within 0.5 s");
   });
 
+  it("asks the real python3 for the Triton it imports (the stand-in package, at a version made up here)", async () => {
+    const version = `3.${process.pid}.${Date.now() % 1000}+stub`;
+    const env = {
+      ...process.env,
+      PYTHONPATH: new URL("../python/stub", import.meta.url).pathname,
+      MCM_STUB_TRITON_VERSION: version,
+    };
+    const m = await probeMachine({ env });
+    assert.deepEqual(m.triton, { version, python: "python3" });
+    assert.equal(
+      m.unchecked.find((u) => u.what === "triton"),
+      undefined,
+    );
+  });
+
   it("amd-smi when rocminfo is missing; rocminfo without a GPU lists none", async () => {
     const m = await probe({
       "amd-smi": `[ "$*" = "static --asic" ] || exit 3\n${prints("GPU: 0\n    ASIC:\n        MARKET_NAME: AMD Instinct MI300X\n        VENDOR_ID: 0x1002\n        TARGET_GRAPHICS_VERSION: gfx942\nGPU: 1\n    ASIC:\n        MARKET_NAME: AMD Instinct MI300X\n        TARGET_GRAPHICS_VERSION: gfx942")}`,

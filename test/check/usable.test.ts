@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type MachineFacts, targetsUsableHere, verdict } from "../../src/check/usable.js";
+import { type GpuFact, type MachineFacts, targetsUsableHere, verdict } from "../../src/check/usable.js";
 
 const h100: MachineFacts = {
   gpus: [{ index: 0, backend: "cuda", arch: "90", name: "NVIDIA H100 80GB HBM3", warpSize: 32 }],
@@ -76,6 +76,27 @@ describe("verdict", () => {
     assert.equal(verdict(gfx, mixed).status, "usable");
     assert.deepEqual(codes(verdict({ ...gfx, warpSize: 32 }, mixed)), ["unusable", ["warp-size-mismatch"], []]);
     assert.equal(verdict({ ...gfx, arch: "gfx90a:sramecc+:xnack-" }, mixed).status, "usable");
+  });
+
+  it("GPUs of one arch with different warp sizes: a kernel for either can hit; one for neither cannot", () => {
+    const rdna: MachineFacts = {
+      ...h100,
+      gpus: [
+        { index: 0, backend: "hip", arch: "gfx1100", name: "Radeon RX 7900 XTX", warpSize: 64 },
+        { index: 1, backend: "hip", arch: "gfx1100", name: "Radeon RX 7900 XTX", warpSize: 32 },
+      ],
+    };
+    const k = { backend: "hip", arch: "gfx1100", tritonVersion: "3.6.0" };
+    assert.deepEqual(codes(verdict({ ...k, warpSize: 64 }, rdna)), ["usable", [], []]);
+    assert.deepEqual(codes(verdict({ ...k, warpSize: 32 }, rdna)), ["usable", [], []]);
+    assert.deepEqual(codes(verdict({ ...k, warpSize: 16 }, rdna)), ["unusable", ["warp-size-mismatch"], []]);
+    assert.equal(
+      verdict({ ...k, warpSize: 16 }, rdna).reasons[0]?.message,
+      "built for warp size 16; this machine's gfx1100 GPUs use 64, 32",
+    );
+    // one GPU whose warp size is not known: no verdict on the warp size
+    const unknown = { ...rdna, gpus: [{ ...(rdna.gpus[0] as GpuFact), warpSize: null }, rdna.gpus[1] as GpuFact] };
+    assert.deepEqual(codes(verdict({ ...k, warpSize: 16 }, unknown)), ["usable", [], []]);
   });
 
   it("what no tool could tell is unchecked, never usable", () => {

@@ -3,7 +3,7 @@ import { readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { dbIn, mcm } from "../helpers/cli.js";
+import { type CliResult, dbIn, mcm, mcmOnTerminal, userEnv } from "../helpers/cli.js";
 import { cleanupTemp, extractFixture, setAge, tempDir } from "../helpers/fixtures.js";
 import {
   base32Key,
@@ -13,6 +13,7 @@ import {
   TRITON2_KERNEL,
   writeKernel,
 } from "../helpers/synthetic.js";
+import { missing, TOOLS } from "../helpers/tools.js";
 
 after(cleanupTemp);
 
@@ -259,5 +260,26 @@ describe("--triton-version by prefix", () => {
     assert.deepEqual(pick("3.1"), ["3.1", "3.1.0", "3.1.2"]);
     assert.deepEqual(pick("3.1.0"), ["3.1.0"]);
     assert.deepEqual(pick("3.10"), ["3.10.0"]);
+  });
+});
+
+describe("colours", { skip: missing(TOOLS.script) }, () => {
+  it("on a terminal; none with --no-color, NO_COLOR, TERM=dumb or through a pipe", () => {
+    const ESC = "\u001b[";
+    const args = ["list", "-n", "softmax"];
+    const tty = mcmOnTerminal(args, { db });
+    assert.equal(tty.code, 0, tty.stdout);
+    assert.ok(tty.stdout.includes(`${ESC}1msoftmax_kernel${ESC}22m`), `names in bold: ${JSON.stringify(tty.stdout)}`);
+    const plain: [string, CliResult][] = [
+      ["--no-color", mcmOnTerminal(["--no-color", ...args], { db })],
+      ["NO_COLOR=1", mcmOnTerminal(args, { db, env: { NO_COLOR: "1" } })],
+      ["TERM=dumb", mcmOnTerminal(args, { db, env: { TERM: "dumb" } })],
+      ["a pipe", mcm(args, { db, spawn: { env: userEnv(db) } })],
+    ];
+    for (const [what, r] of plain) {
+      assert.equal(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /softmax_kernel/, what);
+      assert.ok(!r.stdout.includes(ESC), `${what}: ${JSON.stringify(r.stdout)}`);
+    }
   });
 });

@@ -108,4 +108,30 @@ describe("mcm relocate", () => {
     assert.equal(k?.staleGroupPaths, true);
     assert.ok((k?.warnings ?? 0) > 0);
   });
+
+  it("leaves a path into another kernel's folder as it is, though it names a file this kernel has", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("triton-cache");
+    const [key, other] = kernelFolders(root) as [string, string];
+    const dir = join(root, key);
+    const grp = readdirSync(dir).find((f) => f.startsWith("__grp__")) as string;
+    const g = JSON.parse(readFileSync(join(dir, grp), "utf8")) as { child_paths: Record<string, string> };
+    const files = Object.keys(g.child_paths);
+    const [first] = files as [string];
+    const elsewhere = join(root, other, first);
+    g.child_paths[first] = elsewhere;
+    writeFileSync(join(dir, grp), JSON.stringify(g));
+    const r = mcmJson<{ left: number; roots: { entries: { kernel: string; rewritten: number; left: number }[] }[] }>(
+      ["relocate", "--cache-dir", root, "-y"],
+      { db },
+    );
+    assert.equal(r.left, 1);
+    const entry = r.roots[0]?.entries.find((e) => e.kernel === dir);
+    assert.deepEqual([entry?.rewritten, entry?.left], [files.length - 1, 1]);
+    const after = JSON.parse(readFileSync(join(dir, grp), "utf8")) as { child_paths: Record<string, string> };
+    assert.equal(after.child_paths[first], elsewhere);
+    for (const f of files.slice(1)) assert.equal(after.child_paths[f], join(dir, f));
+    const k = mcmJson<Kernel[]>(["list", "--cache-dir", root], { db }).find((x) => x.path === dir);
+    assert.equal(k?.staleGroupPaths, true);
+  });
 });

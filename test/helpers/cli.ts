@@ -57,6 +57,37 @@ export function mcmJson<T = unknown>(args: string[], opts: { db: string; env?: R
   return JSON.parse(r.stdout) as T;
 }
 
+/** The environment of a user's shell: NO_COLOR unset, a TERM that is not dumb; then `env` (undefined: unset). */
+export function userEnv(db: string, env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...process.env, MCM_DB: db, TERM: "xterm-256color" };
+  delete out.NO_COLOR;
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * Runs mcm with its stdout and stderr on a pseudo-terminal, as from a user's
+ * shell (script, util-linux; see TOOLS.script), in userEnv(). What the terminal
+ * showed comes back as stdout, with \r\n line ends.
+ */
+export function mcmOnTerminal(
+  args: string[],
+  opts: { db: string; env?: Record<string, string | undefined> },
+): CliResult {
+  const cmd = [process.execPath, BIN, ...args].map(shellQuote).join(" ");
+  const r = spawnSync("script", ["-qec", cmd, "/dev/null"], {
+    encoding: "utf8",
+    env: userEnv(opts.db, opts.env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return { code: r.status ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
 export function dbIn(dir: string): string {
   return join(dir, "index.db");
 }

@@ -19,6 +19,8 @@ export const TOOLS = {
   skopeo: { cmd: "skopeo", pkg: "skopeo" },
   htpasswd: { cmd: "htpasswd", pkg: "apache2-utils" },
   openssl: { cmd: "openssl", pkg: "openssl" },
+  /** util-linux's script, for a pseudo-terminal */
+  script: { cmd: "script", pkg: "bsdutils" },
 } satisfies Record<string, Tool>;
 
 function executable(path: string): boolean {

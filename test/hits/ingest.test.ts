@@ -77,6 +77,37 @@ describe("hit logs", () => {
     assert.deepEqual([t.events, t.skipped, t.removed], [1, 1, 1]);
   });
 
+  it("non-ASCII paths and names: a live log read, appended to and read again counts each event once", () => {
+    // a cache under /home/josé/..., a kernel named in Chinese: the log's offsets are bytes, not characters
+    const db = dbIn(tempDir());
+    const root = extractFixture("triton-cache", tempDir("mcm-josé-缓存-"));
+    const keys = kernelFolders(root).sort();
+    const [a, b] = keys as [string, string];
+    const hits = join(root, ".mcm", "hits");
+    mkdirSync(hits, { recursive: true });
+    const live = join(hits, `${HOST}-${process.pid}-8.jsonl`);
+    const read = () => {
+      const r = mcm(["index", "--cache-dir", root, "--json"], { db });
+      assert.equal(r.code, 0, r.stderr);
+      const h = JSON.parse(r.stdout).roots[0].hits;
+      return [h.events, h.skipped];
+    };
+    writeFileSync(live, Array.from({ length: 20 }, () => event(root, a, true, undefined, "加法_kernel")).join(""));
+    assert.deepEqual(read(), [20, 0]);
+    appendFileSync(live, Array.from({ length: 5 }, () => event(root, b, false, undefined, "加法_kernel")).join(""));
+    assert.deepEqual(read(), [5, 0], "only the appended events, none torn");
+    assert.deepEqual(read(), [0, 0]);
+    const ks = list(db);
+    assert.deepEqual(
+      [a, b].map((h) => [ks.find((k) => k.hash === h)?.hits, ks.find((k) => k.hash === h)?.misses]),
+      [
+        [20, 0],
+        [0, 5],
+      ],
+    );
+    assert.ok(existsSync(live), "a live writer's log stays");
+  });
+
   it("every event counts exactly once while writers append and two mcm processes read", async () => {
     const { db, root, keys, hits } = setup();
     const [a] = keys as [string];

@@ -7,7 +7,7 @@ import { IndexDb } from "../../src/db/index.js";
 import { indexRoot } from "../../src/scan/indexer.js";
 import { dbIn, mcm } from "../helpers/cli.js";
 import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
-import { base32Key, ROCM_KERNEL, writeKernel } from "../helpers/synthetic.js";
+import { base32Key, hexKey, ROCM_KERNEL, TRITON2_KERNEL, writeKernel } from "../helpers/synthetic.js";
 
 after(cleanupTemp);
 
@@ -46,6 +46,39 @@ describe("bad input: one warning with its path, the rest indexed", () => {
     assert.equal(summary.kernels, 2);
     assert.deepEqual(codes(summary.warnings), ["bad-json", "group-outside"]);
     assert.equal(summary.warnings.find((w) => w.code === "group-outside")?.path, join(b, "__grp__rocm_add.json"));
+  });
+
+  it("group paths into another kernel's folder are outside; a moved cache's paths to this kernel are not (CLI)", () => {
+    const root = tempDir();
+    const moved = writeKernel(root, { ...ROCM_KERNEL(base32Key(21)), groupBase: `/old/cache/${base32Key(21)}` });
+    const other = writeKernel(root, { ...ROCM_KERNEL(base32Key(22)), groupBase: join(root, base32Key(21)) });
+    const r = mcm(["index", "--cache-dir", root, "--json"], { db: dbIn(tempDir()) });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { roots: { warnings: ScanWarning[] }[] };
+    const warnings = out.roots[0]?.warnings ?? [];
+    // one per child path (7 files), all in the kernel whose group file names the other kernel's folder
+    assert.equal(warnings.length, 7);
+    assert.ok(warnings.every((w) => w.code === "group-outside" && w.path === join(other, "__grp__rocm_add.json")));
+    assert.ok(warnings.some((w) => w.message.includes(join(root, base32Key(21), "rocm_add.hsaco"))));
+    assert.ok(!warnings.some((w) => w.path.startsWith(moved)));
+  });
+
+  it("Triton 2.x group entries that are paths, or '..', leave the folder", async () => {
+    const root = tempDir();
+    const key = hexKey(23, 32);
+    const folder = writeKernel(root, TRITON2_KERNEL(key));
+    const entries = ["legacy_kernel.cubin", "../x.cubin", "sub/x.cubin", "..", "legacy_kernel.json"];
+    writeFileSync(join(folder, "__grp__legacy_kernel.json"), JSON.stringify({ child_paths: entries }));
+    const { summary } = await scan(root);
+    assert.equal(summary.kernels, 1);
+    assert.deepEqual(
+      summary.warnings.map((w) => [w.code, w.path, w.message]),
+      ["../x.cubin", "sub/x.cubin", ".."].map((e) => [
+        "group-outside",
+        join(folder, "__grp__legacy_kernel.json"),
+        `group entry ${JSON.stringify(e)} leaves the kernel folder`,
+      ]),
+    );
   });
 
   it("a symlink leaving the root is not followed", async () => {
