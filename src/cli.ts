@@ -96,6 +96,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("--asm", "IR-only mode: remove the assembly (.ptx, .amdgcn) too")
     .option("--max-size <size>", "evict least recently used kernels until each cache fits: 500M, 20G, 1.5Gi")
     .option("--keep-recent <duration>", "never touch kernels used or written within: 12h, 7d")
+    .option(
+      "--grace <duration>",
+      "how long programs that read a kernel before it was unpublished get to finish (default 2s; one wait per run)",
+    )
     .option("--dry-run", "print the plan and change nothing")
     .option("-y, --yes", "apply the plan without asking")
     .option("--json", "print the plan (and the result) as JSON")

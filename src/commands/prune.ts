@@ -5,7 +5,7 @@ import type { KernelFilters } from "../core/filters.js";
 import { parseSize } from "../core/size.js";
 import type { KernelFile, KernelRow, ScanWarning } from "../core/types.js";
 import { verbosity } from "../log.js";
-import { applyPlan } from "../prune/apply.js";
+import { applyPlan, DEFAULT_GRACE_MS, DEFAULT_IN_FLIGHT_MS } from "../prune/apply.js";
 import { findDuplicates } from "../prune/fingerprint.js";
 import { lockRoot, pidAlive } from "../prune/lock.js";
 import { type Candidate, type PrunePlan, planDeduplicate, planFull, planIrOnly, planMaxSize } from "../prune/plan.js";
@@ -32,6 +32,7 @@ export interface PruneOptions extends FilterOptions {
   asm?: boolean;
   maxSize?: string;
   keepRecent?: string;
+  grace?: string;
   dryRun?: boolean;
   yes?: boolean;
   json?: boolean;
@@ -59,6 +60,14 @@ function liveWriter(files: { name: string }[]): number | null {
   return null;
 }
 
+/** MCM_IN_FLIGHT_MS: how recent a write means a compile may be in flight (default a minute). */
+function inFlightWindow(): number {
+  const v = process.env.MCM_IN_FLIGHT_MS;
+  if (v === undefined || v === "") return DEFAULT_IN_FLIGHT_MS;
+  if (!/^\d+$/.test(v)) throw new McmError(`invalid MCM_IN_FLIGHT_MS '${v}': a number of milliseconds`);
+  return Number(v);
+}
+
 function buildPlan(
   ctx: Context,
   o: PruneOptions,
@@ -67,7 +76,11 @@ function buildPlan(
   filesOf: Map<string, KernelFile[]>,
 ): PrunePlan {
   const now = Date.now();
-  const protect = { now, keepRecentMs: o.keepRecent !== undefined ? parseDuration(o.keepRecent) : undefined };
+  const protect = {
+    now,
+    keepRecentMs: o.keepRecent !== undefined ? parseDuration(o.keepRecent) : undefined,
+    inFlightMs: inFlightWindow(),
+  };
   const candidates: Candidate[] = ctx.db.queryKernels(filters).map((k: KernelRow) => {
     const files = filesOf.get(k.path) ?? [];
     return { ...k, files, liveWriter: liveWriter(files) };
@@ -120,6 +133,8 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
   const filters = parseFilters(o);
   if (o.maxSize !== undefined) parseSize(o.maxSize);
   if (o.keepRecent !== undefined) parseDuration(o.keepRecent);
+  const graceMs = o.grace !== undefined ? parseDuration(o.grace) : DEFAULT_GRACE_MS;
+  const inFlightMs = inFlightWindow();
   const ctx = openContext(g);
   await freshIndex(ctx, filters.cacheDir, filters.mode);
   const roots = scopedRoots(ctx, filters.cacheDir);
@@ -156,7 +171,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
     }
     if (!o.json) printPlan(ctx, plan);
     if (o.dryRun) {
-      const checked = applyPlan(plan, { dryRun: true });
+      const checked = await applyPlan(plan, { dryRun: true, graceMs, inFlightMs });
       warnings.push(...checked.warnings);
       if (o.json) ctx.json(report(false, null));
       else ctx.out("Dry run: nothing was changed.");
@@ -168,7 +183,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
       process.stderr.write("Aborted: nothing was changed.\n");
       return 1;
     }
-    const done = applyPlan(plan, { dryRun: false });
+    const done = await applyPlan(plan, { dryRun: false, graceMs, inFlightMs });
     warnings.push(...done.warnings);
     // the index follows the disk: what the plan changed directly, then a cheap incremental check
     ctx.db.followPrune(

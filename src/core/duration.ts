@@ -1,6 +1,7 @@
 import { McmError } from "./errors.js";
 
 const UNIT_MS: Record<string, number> = {
+  ms: 1,
   s: 1000,
   m: 60_000,
   h: 3_600_000,
@@ -8,9 +9,10 @@ const UNIT_MS: Record<string, number> = {
   w: 604_800_000,
 };
 
-/** Parses `90m`, `12h`, `7d`, `2w` (and `30s`) into milliseconds. */
+/** Parses `90m`, `12h`, `7d`, `2w` (and `30s`, `500ms`; a bare `0`) into milliseconds. */
 export function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$/i.exec(text);
+  if (/^\s*0\s*$/.test(text)) return 0;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|[smhdw])\s*$/i.exec(text);
   if (!m) {
     throw new McmError(`invalid duration '${text}': use a number and a unit, e.g. 90m, 12h, 7d, 2w`);
   }

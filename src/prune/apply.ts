@@ -1,5 +1,10 @@
 // The only code that deletes. A dry run walks the same lines and checks, and
-// skips only the changes themselves.
+// skips only the changes themselves (and the wait).
+//
+// Triton has no locks, so removal is made safe by its order (as git's prune
+// expiry and RCU do): first the cache stops pointing at what will go (the
+// group file is rewritten without it), then one grace period lets the readers
+// that had already looked finish, then only what nobody wrote since goes.
 import { randomBytes } from "node:crypto";
 import { linkSync, lstatSync, mkdirSync, realpathSync, renameSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
@@ -7,8 +12,27 @@ import { BACKENDS } from "../backends/index.js";
 import { McmError } from "../core/errors.js";
 import type { ScanWarning } from "../core/types.js";
 import { errorCode, isInside, warn } from "../scan/util.js";
+import { pidAlive } from "./lock.js";
 import type { PlanEntry, PrunePlan } from "./plan.js";
 import { emptyTrash, trashDir } from "./trash.js";
+import {
+  changedSince,
+  type FolderState,
+  folderState,
+  groupFiles,
+  listedIn,
+  newestWrite,
+  unpublish,
+  writerPids,
+} from "./unpublish.js";
+
+export interface ApplyOptions {
+  dryRun: boolean;
+  /** how long readers that saw the old group files get to finish; one wait for the whole plan */
+  graceMs: number;
+  /** a folder written this recently may be a compile in flight (its stages are written one by one): left alone */
+  inFlightMs: number;
+}
 
 export interface ApplyResult {
   kernels: number;
@@ -18,6 +42,15 @@ export interface ApplyResult {
   /** what changed, per kernel folder, so that the index can follow without re-reading */
   changes: { path: string; gone: boolean; removedFiles: string[] }[];
 }
+
+/** An entry after its first step: what its folder held once unpublished. */
+interface Unpublished {
+  e: PlanEntry;
+  state: FolderState;
+}
+
+export const DEFAULT_GRACE_MS = 2000;
+export const DEFAULT_IN_FLIGHT_MS = 60_000;
 
 const BINARY_EXTS = new Set(BACKENDS.flatMap((b) => b.binaryExts));
 
@@ -47,9 +80,17 @@ function folderOk(e: PlanEntry, warnings: ScanWarning[], realParent: (dir: strin
   return true;
 }
 
-export function applyPlan(plan: PrunePlan, opts: { dryRun: boolean }): ApplyResult {
+/** Why a folder must not be touched now, or null. */
+function busy(state: FolderState, now: number, inFlightMs: number): string | null {
+  const live = writerPids(state).find(pidAlive);
+  if (live !== undefined) return `a Triton process (pid ${live}) is writing it; left alone`;
+  if (now - newestWrite(state) < inFlightMs)
+    return "written since the plan was made: a compile may be in flight; left alone";
+  return null;
+}
+
+export async function applyPlan(plan: PrunePlan, opts: ApplyOptions): Promise<ApplyResult> {
   const result: ApplyResult = { kernels: 0, files: 0, bytes: 0, warnings: [], changes: [] };
-  const trashRoots = new Set<string>();
   // every kernel of a Triton dir shares its parent: resolve each parent once
   const parents = new Map<string, string>();
   const realParent = (dir: string) => {
@@ -60,26 +101,79 @@ export function applyPlan(plan: PrunePlan, opts: { dryRun: boolean }): ApplyResu
     }
     return real;
   };
-  for (const e of plan.entries) {
-    if (!folderOk(e, result.warnings, realParent)) continue;
+  const guarded = (e: PlanEntry, step: () => void) => {
     try {
-      if (e.action === "remove-kernel") removeKernel(e, opts.dryRun, result, trashRoots);
-      else if (e.action === "remove-files") removeFiles(e, opts.dryRun, result);
-      else linkFiles(e, opts.dryRun, result);
+      step();
     } catch (err) {
       if (err instanceof McmError) throw err;
       result.warnings.push(warn(e.path, errorCode(err), `not pruned: ${(err as Error).message}`));
     }
+  };
+
+  // 1. unpublish: rewrite each group file without what goes (hard links need no step: the path never goes)
+  const waiting: Unpublished[] = [];
+  const now = Date.now();
+  for (const e of plan.entries) {
+    if (!folderOk(e, result.warnings, realParent)) continue;
+    guarded(e, () => {
+      if (e.action === "link-files") {
+        linkFiles(e, opts.dryRun, result);
+        return;
+      }
+      if (e.action === "remove-files") e.files.forEach(assertRemovable);
+      const why = busy(folderState(e.path), now, opts.inFlightMs);
+      if (why) {
+        result.warnings.push(warn(e.path, "changed", why));
+        return;
+      }
+      if (groupFiles(e.path).length === 0 && e.action === "remove-files") {
+        result.warnings.push(warn(e.path, "changed", "no group file: nothing Triton reads; left alone"));
+        return;
+      }
+      if (!opts.dryRun) unpublish(e.path, e.action === "remove-kernel" ? "all" : e.files);
+      waiting.push({ e, state: folderState(e.path) });
+    });
+  }
+
+  // 2. one grace period for the whole batch: readers that read the old group files finish their reads
+  if (!opts.dryRun && waiting.length && opts.graceMs > 0) {
+    await new Promise((r) => setTimeout(r, opts.graceMs));
+  }
+
+  // 3. remove only what nobody wrote since it was unpublished
+  const trashRoots = new Set<string>();
+  for (const u of waiting) {
+    guarded(u.e, () => {
+      if (u.e.action === "remove-kernel") removeKernel(u, opts.dryRun, result, trashRoots);
+      else removeFiles(u, opts.dryRun, result);
+    });
   }
   for (const root of trashRoots) emptyTrash(root);
   return result;
 }
 
-function removeKernel(e: PlanEntry, dryRun: boolean, r: ApplyResult, trashRoots: Set<string>): void {
+function removeKernel(u: Unpublished, dryRun: boolean, r: ApplyResult, trashRoots: Set<string>): void {
+  const { e } = u;
+  const changed = changedSince(u.state, folderState(e.path));
+  if (changed.length) {
+    r.warnings.push(warn(e.path, "changed", `written since it was unpublished (${changed[0]}): a compile; left alone`));
+    return;
+  }
   if (!dryRun) {
     mkdirSync(trashDir(e.root), { recursive: true });
-    renameSync(e.path, `${trashDir(e.root)}/${e.hash}.${randomBytes(4).toString("hex")}`);
+    const trashed = `${trashDir(e.root)}/${e.hash}.${randomBytes(4).toString("hex")}`;
+    renameSync(e.path, trashed);
     trashRoots.add(e.root);
+    // a writer that came in between the check and the rename: give its folder back
+    if (changedSince(u.state, folderState(trashed)).length) {
+      try {
+        renameSync(trashed, e.path);
+        r.warnings.push(warn(e.path, "changed", "written while it was being removed: a compile; left alone"));
+        return;
+      } catch {
+        // the writer made the folder again: what it writes there is whole from now on
+      }
+    }
   }
   r.changes.push({ path: e.path, gone: true, removedFiles: e.files });
   r.kernels++;
@@ -87,11 +181,28 @@ function removeKernel(e: PlanEntry, dryRun: boolean, r: ApplyResult, trashRoots:
   r.bytes += e.bytes;
 }
 
-function removeFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult): void {
+function removeFiles(u: Unpublished, dryRun: boolean, r: ApplyResult): void {
+  const { e } = u;
+  // a compile that published the files again since: they are in use (a dry run never unpublished them)
+  const republished = dryRun ? [] : groupFiles(e.path).flatMap((g) => listedIn(`${e.path}/${g}`, e.files));
+  if (republished.length) {
+    r.warnings.push(warn(e.path, "changed", `its group file lists ${republished[0]} again: a compile; left alone`));
+    return;
+  }
+  const now = folderState(e.path);
+  const written = changedSince(u.state, now);
+  if (written.length) {
+    // a compile writes a kernel's files one by one and reads them all back at the end: leave all of them
+    r.warnings.push(warn(e.path, "changed", `written since it was unpublished (${written[0]}): a compile; left alone`));
+    return;
+  }
   const removed: string[] = [];
   e.files.forEach((f, i) => {
-    assertRemovable(f);
     const p = `${e.path}/${f}`;
+    if (!now.has(f)) {
+      r.warnings.push(warn(p, "vanished", "vanished before it was pruned"));
+      return;
+    }
     try {
       // a symlink goes itself, its target is never touched; a folder is refused (EISDIR)
       if (dryRun) lstatSync(p);

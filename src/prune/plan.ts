@@ -51,6 +51,8 @@ export interface ProtectOptions {
   now: number;
   /** --keep-recent: kernels used or written within this many ms are kept */
   keepRecentMs?: number;
+  /** kernels written within this many ms may still be compiling (Triton writes a kernel file by file): kept */
+  inFlightMs?: number;
 }
 
 /** Last use when hit data exists, else when it was written. */
@@ -60,6 +62,8 @@ export function lastUse(k: KernelRow): number {
 
 function protectedReason(k: Candidate, o: ProtectOptions): string | null {
   if (k.liveWriter !== null) return `a Triton process (pid ${k.liveWriter}) is writing this kernel`;
+  if (o.inFlightMs !== undefined && o.now - k.modifiedTime < o.inFlightMs)
+    return `written in the last ${Math.round(o.inFlightMs / 1000)} s: a compile may still be writing it`;
   if (o.keepRecentMs !== undefined && o.now - lastUse(k) < o.keepRecentMs)
     return "used or written recently (--keep-recent)";
   return null;

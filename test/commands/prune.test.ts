@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { dbIn, mcm } from "../helpers/cli.js";
-import { cleanupTemp, extractFixture, setAge, tempDir } from "../helpers/fixtures.js";
+import { cleanupTemp, extractFixture, FIXTURE_AGE_MS, setAge, tempDir } from "../helpers/fixtures.js";
 import { base32Key } from "../helpers/synthetic.js";
 import { kernelFolders, snapshot } from "../helpers/tree.js";
 
@@ -323,6 +323,8 @@ describe("safety", () => {
     mkdirSync(join(outside, "EVIL"));
     cpSync(join(root, k1), join(outside, "EVIL", "k"), { recursive: true });
     symlinkSync(join(outside, "EVIL", "k"), join(root, base32Key(77)));
+    // planted an hour ago: not mistaken for a compile in flight
+    for (const k of [k1, k2]) setAge(join(root, k), FIXTURE_AGE_MS);
     const before = snapshot(outside);
     assert.equal(mcm(["prune", "-y"], { db }).code, 0);
     assert.equal(mcm(["prune", "--full", "-y"], { db }).code, 0);
@@ -335,6 +337,7 @@ describe("safety", () => {
     const [live, dead] = kernelFolders(root) as [string, string];
     mkdirSync(join(root, live, `tmp.pid_${process.pid}_1234abcd`));
     mkdirSync(join(root, dead, "tmp.pid_999999_1234abcd"));
+    setAge(join(root, dead, "tmp.pid_999999_1234abcd"), FIXTURE_AGE_MS); // left by a writer that died an hour ago
     const p = prune(db, "--full", "-y");
     assert.equal(p.kernels, 13);
     assert.deepEqual(

@@ -1,6 +1,6 @@
 // Real H100 caches, extracted into a fresh temporary folder per test.
 import { execFileSync } from "node:child_process";
-import { lstatSync, mkdtempSync, readdirSync, realpathSync, rmSync, utimesSync } from "node:fs";
+import { lstatSync, lutimesSync, mkdtempSync, readdirSync, realpathSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -25,25 +25,31 @@ export function tempDir(prefix = "mcm-test-"): string {
 
 /**
  * Sets the mtime (and atime) of `path` and everything under it to `ageMs`
- * before this process's clock. Links are left as they are (utimes would follow them).
+ * before this process's clock. A link gets the date itself; what it points at is never touched.
  */
 export function setAge(path: string, ageMs: number): void {
   const t = (Date.now() - ageMs) / 1000;
   const walk = (p: string) => {
     const st = lstatSync(p);
-    if (st.isSymbolicLink()) return;
+    if (st.isSymbolicLink()) {
+      lutimesSync(p, t, t);
+      return;
+    }
     if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
     utimesSync(p, t, t);
   };
   walk(path);
 }
 
+/** How old fixtures and synthetic kernels are made: an hour, older than prune's in-flight window (a minute). */
+export const FIXTURE_AGE_MS = 3_600_000;
+
 /**
  * Extracts a real fixture; returns the path of its top folder. Every file is
- * dated `ageMs` before now (default: just written), never the day the tarball
+ * dated `ageMs` before now (default: an hour ago), never the day the tarball
  * was made, so that ages in tests do not depend on the date they run on.
  */
-export function extractFixture(name: FixtureName, into = tempDir(), ageMs = 0): string {
+export function extractFixture(name: FixtureName, into = tempDir(), ageMs = FIXTURE_AGE_MS): string {
   execFileSync("tar", ["xzf", join(FIXTURES, TARBALL[name]), "-C", into]);
   const top = join(into, name);
   setAge(top, ageMs);

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setAge } from "./fixtures.js";
+import { FIXTURE_AGE_MS, setAge } from "./fixtures.js";
 
 export interface SyntheticKernel {
   key: string;
@@ -38,7 +38,7 @@ export function writeKernel(dir: string, k: SyntheticKernel): string {
     writeFileSync(join(folder, `__grp__${k.name}.json`), JSON.stringify({ child_paths: files }));
   }
   // dated by this process's clock, as extracted fixtures are (the kernel's clock can disagree under faketime)
-  setAge(folder, 0);
+  setAge(folder, FIXTURE_AGE_MS);
   return folder;
 }
 

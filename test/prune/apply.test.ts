@@ -29,7 +29,7 @@ describe("applyPlan, the only deleter", () => {
   it("a dry run checks everything and changes nothing", async () => {
     const { root, plan } = await irPlan();
     const before = snapshot(root);
-    const r = applyPlan(plan, { dryRun: true });
+    const r = await applyPlan(plan, { dryRun: true, graceMs: 0, inFlightMs: 0 });
     assert.deepEqual([r.kernels, r.files, r.bytes], [plan.kernels, plan.files, plan.bytes]);
     assert.deepEqual(snapshot(root), before);
   });
@@ -39,7 +39,7 @@ describe("applyPlan, the only deleter", () => {
     const e = plan.entries[0] as PrunePlan["entries"][number];
     const gone = join(e.path, e.files[0] as string);
     rmSync(gone);
-    const r = applyPlan(plan, { dryRun: false });
+    const r = await applyPlan(plan, { dryRun: false, graceMs: 0, inFlightMs: 0 });
     assert.equal(r.files, plan.files - 1);
     assert.deepEqual(
       r.warnings.map((w) => [w.path, w.message]),
@@ -51,7 +51,7 @@ describe("applyPlan, the only deleter", () => {
     const { plan } = await irPlan();
     const e = plan.entries[1] as PrunePlan["entries"][number];
     rmSync(e.path, { recursive: true });
-    const r = applyPlan(plan, { dryRun: false });
+    const r = await applyPlan(plan, { dryRun: false, graceMs: 0, inFlightMs: 0 });
     assert.equal(r.kernels, plan.kernels - 1);
     assert.equal(r.warnings[0]?.path, e.path);
   });
@@ -60,16 +60,19 @@ describe("applyPlan, the only deleter", () => {
     const { plan } = await irPlan();
     const e = plan.entries[0] as PrunePlan["entries"][number];
     const bad: PrunePlan = { ...plan, entries: [{ ...e, files: [`${e.name}.cubin`] }] };
-    assert.throws(() => applyPlan(bad, { dryRun: false }), McmError);
+    await assert.rejects(applyPlan(bad, { dryRun: false, graceMs: 0, inFlightMs: 0 }), McmError);
     assert.ok(existsSync(join(e.path, `${e.name}.cubin`)));
     const meta: PrunePlan = { ...plan, entries: [{ ...e, files: [`${e.name}.json`] }] };
-    assert.throws(() => applyPlan(meta, { dryRun: true }), McmError);
+    await assert.rejects(applyPlan(meta, { dryRun: true, graceMs: 0, inFlightMs: 0 }), McmError);
   });
 
   it("never acts on a path outside the entry's root", async () => {
     const { plan } = await irPlan();
     const e = plan.entries[0] as PrunePlan["entries"][number];
-    const r = applyPlan({ ...plan, entries: [{ ...e, root: "/nonexistent-root" }] }, { dryRun: false });
+    const r = await applyPlan(
+      { ...plan, entries: [{ ...e, root: "/nonexistent-root" }] },
+      { dryRun: false, graceMs: 0, inFlightMs: 0 },
+    );
     assert.equal(r.kernels, 0);
     assert.match(r.warnings[0]?.message as string, /outside its cache root/);
   });
@@ -82,7 +85,7 @@ describe("applyPlan, the only deleter", () => {
     rmSync(e.path, { recursive: true });
     symlinkSync(elsewhere, e.path);
     const before = snapshot(elsewhere);
-    const r = applyPlan({ ...plan, entries: [e] }, { dryRun: false });
+    const r = await applyPlan({ ...plan, entries: [e] }, { dryRun: false, graceMs: 0, inFlightMs: 0 });
     assert.deepEqual(snapshot(elsewhere), before, "the files the link points at are untouched");
     assert.equal(r.kernels, 0);
     assert.deepEqual(
@@ -99,7 +102,7 @@ describe("applyPlan, the only deleter", () => {
     cpSync(moved, decoy, { recursive: true });
     symlinkSync(decoy, root);
     const before = snapshot(decoy);
-    const r = applyPlan(plan, { dryRun: false });
+    const r = await applyPlan(plan, { dryRun: false, graceMs: 0, inFlightMs: 0 });
     assert.deepEqual(snapshot(decoy), before);
     assert.equal(r.files, 0);
     assert.equal(r.warnings.length, plan.entries.length);
@@ -121,7 +124,7 @@ describe("applyPlan, the only deleter", () => {
     assert.ok(step, "the binary is to be linked");
     const changed = join(e.path, step.file);
     writeFileSync(changed, "a compile rewrote this file since the plan");
-    const r = applyPlan(plan, { dryRun: false });
+    const r = await applyPlan(plan, { dryRun: false, graceMs: 0, inFlightMs: 0 });
     assert.equal(readFileSync(changed, "utf8"), "a compile rewrote this file since the plan");
     assert.notEqual(statSync(changed).ino, statSync(step.target).ino);
     assert.ok(r.warnings.some((w) => w.path === changed && w.code === "changed"));
