@@ -1,6 +1,6 @@
 import { lstatSync } from "node:fs";
 import { parseDuration } from "../core/duration.js";
-import { McmError, NothingMatched } from "../core/errors.js";
+import { McmError } from "../core/errors.js";
 import type { KernelFilters } from "../core/filters.js";
 import { parseSize } from "../core/size.js";
 import type { KernelFile, KernelRow, ScanWarning } from "../core/types.js";
@@ -152,7 +152,9 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
       if (o.json) ctx.json(report(false, null));
       else for (const sk of plan.skipped) ctx.out(ctx.colors.yellow(`skipped ${shortHash(sk.hash)}: ${sk.reason}`));
       reportWarnings(warnings);
-      throw new NothingMatched("nothing to prune");
+      // nothing to do is success: a nightly prune under `set -e` passes on a quiet night
+      process.stderr.write("nothing to prune\n");
+      return 0;
     }
     if (!o.json) printPlan(ctx, plan);
     if (o.dryRun) {

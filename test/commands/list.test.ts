@@ -34,11 +34,12 @@ let db: string;
 let triton: string;
 let vllm: string;
 let oldKey: string;
-/** list --json: exit 0 with kernels, exit 1 with [] when nothing matches */
+/** list --json: exit 0, with kernels or with [] (and one line on stderr) when nothing matches */
 function list(...args: string[]): K[] {
   const r = mcm(["list", ...args, "--json"], { db });
   const rows = JSON.parse(r.stdout) as K[];
-  assert.equal(r.code, rows.length ? 0 : 1, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
+  if (rows.length === 0) assert.equal(r.stderr, "no kernels match\n");
   return rows;
 }
 const names = (ks: K[]) => ks.map((k) => k.name).sort();
@@ -169,8 +170,8 @@ describe("mcm list", () => {
     assert.match(bad.stderr, /invalid --sort 'colour'/);
   });
 
-  it("the table: short hash, readable sizes and ages, stale marker; exit 1 when nothing matches", () => {
-    const r = mcm(["list", "-n", "softmax"], { db });
+  it("the table: short hash, readable sizes and ages, stale marker; nothing matched is exit 0 and one line", () => {
+    const r = mcm(["list", "-n", "softmax_kernel"], { db });
     assert.equal(r.code, 0);
     const lines = r.stdout.trim().split("\n");
     assert.match(
@@ -183,9 +184,18 @@ describe("mcm list", () => {
     );
     assert.match(r.stdout, /2 kernels, \d+(\.\d)? KiB/);
     assert.match(r.stdout, /stale group paths/);
-    const none = mcm(["list", "-n", "no-such-kernel"], { db });
-    assert.equal(none.code, 1);
-    assert.match(none.stderr, /no kernels match/);
+    for (const args of [
+      ["-n", "no-such-kernel"],
+      ["--older-than", "5w"],
+    ]) {
+      const none = mcm(["list", ...args], { db });
+      assert.equal(none.code, 0, args.join(" "));
+      assert.equal(none.stdout, "", "prints nothing");
+      assert.equal(none.stderr, "no kernels match\n", "says so on stderr, in one line");
+      const json = mcm(["list", ...args, "--json"], { db });
+      assert.equal(json.code, 0);
+      assert.deepEqual(JSON.parse(json.stdout), []);
+    }
   });
 
   it("refreshes a changed root first, so it never shows kernels that are gone", () => {

@@ -26,8 +26,17 @@ interface Plan {
   files: number;
   bytes: number;
   applied: boolean;
-  entries: { hash: string; path: string; action: string; bytes: number; reason: string; files: string[] }[];
-  skipped: { hash: string; reason: string }[];
+  entries: {
+    hash: string;
+    path: string;
+    root: string;
+    action: string;
+    bytes: number;
+    reason: string;
+    files: string[];
+    links?: { file: string; target: string }[];
+  }[];
+  skipped: { hash: string; root: string; reason: string }[];
   freed: { kernels: number; files: number; bytes: number } | null;
   warnings: { path: string; message: string }[];
 }
@@ -39,10 +48,13 @@ function setup(fixture: "triton-cache" | "torchinductor_root" | "vllm-cache" = "
   return { db, root };
 }
 
+/** prune --json: exit 0, with a plan or with an empty one */
 function prune(db: string, ...args: string[]): Plan {
   const r = mcm(["prune", ...args, "--json"], { db });
-  assert.ok(r.code === 0 || r.code === 1, r.stderr);
-  return JSON.parse(r.stdout) as Plan;
+  assert.equal(r.code, 0, r.stderr);
+  const plan = JSON.parse(r.stdout) as Plan;
+  if (plan.entries.length === 0) assert.match(r.stderr, /^nothing to prune$/m);
+  return plan;
 }
 
 const exts = (dir: string) =>
@@ -120,11 +132,13 @@ describe("mcm prune --full", () => {
 });
 
 describe("mcm prune --deduplicate", () => {
-  it("different specialisations of one kernel are not duplicates", () => {
-    const { db } = setup();
+  it("different specialisations of one kernel are not duplicates: nothing to prune, exit 0", () => {
+    const { db, root } = setup();
+    const before = snapshot(root);
     const r = mcm(["prune", "--deduplicate", "-y"], { db });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /nothing to prune/);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "nothing to prune\n");
+    assert.deepEqual(snapshot(root), before);
   });
 
   it("a copied kernel folder is; the newest copy is kept", () => {
@@ -271,6 +285,48 @@ describe("plan, dry run, confirmation", () => {
   });
 });
 
+describe("nothing to do is success", () => {
+  it("an empty plan exits 0: with --yes, --dry-run, --json, and on a terminal without asking", () => {
+    const { db, root } = setup();
+    setAge(root, 0);
+    mcm(["index", "--cache-dir", root], { db });
+    const before = snapshot(root);
+    for (const args of [["-y"], ["--dry-run"], ["-y", "--json"], ["--dry-run", "--json"]]) {
+      const r = mcm(["prune", "--older-than", "90d", ...args], { db, spawn: { stdio: ["ignore", "pipe", "pipe"] } });
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr, "nothing to prune\n", args.join(" "));
+      if (args.includes("--json")) {
+        const p = JSON.parse(r.stdout) as Plan;
+        assert.deepEqual([p.kernels, p.entries, p.applied], [0, [], false]);
+      } else assert.equal(r.stdout, "");
+    }
+    const bin = new URL("../../bin/mcm", import.meta.url).pathname;
+    const tty = spawnSync("script", ["-qec", `${process.execPath} ${bin} prune --older-than 90d`, "/dev/null"], {
+      input: "n\n",
+      encoding: "utf8",
+      env: { ...process.env, MCM_DB: db, NO_COLOR: "1" },
+    });
+    assert.equal(tty.status, 0, tty.stdout);
+    assert.doesNotMatch(tty.stdout, /Proceed\?/);
+    assert.match(tty.stdout, /nothing to prune/);
+    // under set -e, a quiet night and then a night with work to do
+    const night = spawnSync("sh", ["-ec", `${process.execPath} ${bin} prune --older-than 90d -y; echo survived`], {
+      encoding: "utf8",
+      env: { ...process.env, MCM_DB: db },
+    });
+    assert.equal(night.status, 0, night.stderr);
+    assert.equal(night.stdout, "survived\n");
+    assert.deepEqual(snapshot(root), before);
+    const [old] = kernelFolders(root) as [string];
+    setAge(join(root, old), 100 * 86400_000);
+    const p = prune(db, "--older-than", "90d", "-y");
+    assert.deepEqual(
+      p.entries.map((e) => e.hash),
+      [old],
+    );
+  });
+});
+
 describe("safety", () => {
   it("an interrupted prune (SIGKILL at any moment) never leaves metadata and group without a binary", async () => {
     const { db, root } = setup();
@@ -305,7 +361,7 @@ describe("safety", () => {
       }
     }
     const r = mcm(["prune", "--name", "nothing-matches-this", "--full", "-y"], { db });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 0, r.stderr);
     assert.ok(!existsSync(join(root, ".mcm-trash")), "the next run empties what a killed run left in the trash");
     assert.ok(!existsSync(join(root, ".mcm-lock")), "a dead process's lock is taken over");
   });
