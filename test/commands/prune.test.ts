@@ -120,10 +120,39 @@ describe("mcm prune --full", () => {
     assert.ok(!left.some((k) => k.name === "add_kernel"));
   });
 
+  it("--name is the exact name: --name kernel removes nothing of the sample cache", () => {
+    const { db, root } = setup();
+    const before = snapshot(root);
+    for (const name of ["kernel", "add", "softmax", "ADD_KERNEL", "add_kernel_"]) {
+      const r = mcm(["prune", "--name", name, "--full", "-y"], { db });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "", name);
+      assert.equal(r.stderr, "nothing to prune\n", name);
+    }
+    assert.deepEqual(snapshot(root), before);
+    assert.equal(kernelFolders(root).length, 14);
+  });
+
+  it("--name with * or ? is a glob: the kernels it names go, the others stay", () => {
+    const { db, root } = setup();
+    const names = (p: Plan) => [
+      ...new Set(p.entries.map((e) => readdirSync(e.path).find((f) => f.endsWith(".cubin")))),
+    ];
+    assert.deepEqual(names(prune(db, "--name", "softmax_kerne?", "--full", "--dry-run")), ["softmax_kernel.cubin"]);
+    assert.equal(prune(db, "--name", "softmax_kerne?", "--full", "--dry-run").kernels, 2);
+    assert.equal(prune(db, "--name", "*_kernel", "--full", "--dry-run").kernels, 14);
+    assert.equal(prune(db, "--name", "?dd_kernel", "--full", "--dry-run").kernels, 6);
+    const p = prune(db, "--name", "matmul_*", "--full", "-y");
+    assert.equal(p.kernels, 6);
+    const left = JSON.parse(mcm(["list", "--json"], { db }).stdout) as { name: string }[];
+    assert.deepEqual([...new Set(left.map((k) => k.name))].sort(), ["add_kernel", "softmax_kernel"]);
+    assert.equal(kernelFolders(root).length, 8);
+  });
+
   it("works the same on Inductor and vLLM layouts", () => {
     for (const fx of ["torchinductor_root", "vllm-cache"] as const) {
       const { db } = setup(fx);
-      const p = prune(db, "--name", "triton_poi", "--full", "-y");
+      const p = prune(db, "--name", "triton_poi_*", "--full", "-y");
       assert.ok(p.kernels > 10, fx);
       const left = JSON.parse(mcm(["list", "--json"], { db }).stdout) as unknown[];
       assert.equal(left.length, 55 - p.kernels, fx);
@@ -268,7 +297,7 @@ describe("plan, dry run, confirmation", () => {
     const before = snapshot(root);
     const bin = new URL("../../bin/mcm", import.meta.url).pathname;
     const ask = (answer: string) =>
-      spawnSync("script", ["-qec", `${process.execPath} ${bin} prune --name softmax --full`, "/dev/null"], {
+      spawnSync("script", ["-qec", `${process.execPath} ${bin} prune --name softmax_kernel --full`, "/dev/null"], {
         input: `${answer}\n`,
         encoding: "utf8",
         env: { ...process.env, MCM_DB: db, NO_COLOR: "1" },
