@@ -91,21 +91,24 @@ function describe(plan: PrunePlan): string {
   return `Plan (${plan.mode}): ${what}, freeing ${size(plan.bytes)}`;
 }
 
-function printPlan(ctx: Context, plan: PrunePlan): void {
+/** With several cache roots in scope, the table names each kernel's root. */
+function printPlan(ctx: Context, plan: PrunePlan, showRoot: boolean): void {
   const shown = verbosity() >= 1 ? plan.entries : plan.entries.slice(0, SHOWN);
   if (shown.length) {
+    const rootCol = (r: string) => (showRoot ? [r] : []);
     ctx.out(
       table(
-        ["ACTION", "HASH", "NAME", "FILES", "SIZE", "REASON"],
+        ["ACTION", "HASH", "NAME", ...rootCol("ROOT"), "FILES", "SIZE", "REASON"],
         shown.map((e) => [
           e.action,
           shortHash(e.hash),
           e.name,
+          ...rootCol(e.root),
           e.action === "link-files" ? (e.links?.length ?? 0) : e.files.length,
           size(e.bytes),
           e.reason,
         ]),
-        [3, 4],
+        showRoot ? [4, 5] : [3, 4],
       ),
     );
   }
@@ -143,7 +146,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
       bytes: plan.bytes,
       applied,
       dryRun: o.dryRun === true,
-      entries: plan.entries.map(({ root: _root, ...e }) => e),
+      entries: plan.entries,
       skipped: plan.skipped,
       freed,
       warnings,
@@ -156,7 +159,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
       process.stderr.write("nothing to prune\n");
       return 0;
     }
-    if (!o.json) printPlan(ctx, plan);
+    if (!o.json) printPlan(ctx, plan, roots.length > 1);
     if (o.dryRun) {
       const checked = applyPlan(plan, { dryRun: true });
       warnings.push(...checked.warnings);

@@ -238,6 +238,89 @@ describe("mcm prune --deduplicate", () => {
   });
 });
 
+describe("mcm prune --deduplicate with two cache roots (the same cache extracted twice)", () => {
+  function twoRoots() {
+    const db = dbIn(tempDir());
+    const a = extractFixture("triton-cache");
+    const b = extractFixture("triton-cache");
+    for (const r of [a, b]) assert.equal(mcm(["index", "--cache-dir", r], { db }).code, 0);
+    return { db, a, b };
+  }
+
+  it("without --link each root is its own working set: nothing to prune, exit 0, nothing removed", () => {
+    const { db, a, b } = twoRoots();
+    const before = [snapshot(a), snapshot(b)];
+    const dry = prune(db, "--deduplicate", "--dry-run");
+    assert.equal(dry.kernels, 0);
+    assert.deepEqual(dry.entries, []);
+    const r = mcm(["prune", "--deduplicate", "-y"], { db });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "nothing to prune\n");
+    assert.deepEqual([snapshot(a), snapshot(b)], before);
+    assert.equal(kernelFolders(a).length, 14);
+    assert.equal(kernelFolders(b).length, 14);
+  });
+
+  it("within one root a copied folder is still removed; the other root is left alone", () => {
+    const { db, a, b } = twoRoots();
+    const [orig] = kernelFolders(b) as [string];
+    const copy = base32Key(600);
+    cpSync(join(b, orig), join(b, copy), { recursive: true });
+    setAge(join(b, copy), 0);
+    setAge(join(b, orig), 86400_000);
+    const beforeA = snapshot(a);
+    const p = prune(db, "--deduplicate", "-y");
+    assert.deepEqual(
+      p.entries.map((e) => [e.root, e.hash, e.action]),
+      [[b, orig, "remove-kernel"]],
+    );
+    assert.match(
+      p.entries[0]?.reason as string,
+      new RegExp(`same binary and metadata as ${copy} \\(${join(b, copy)}\\)`),
+    );
+    assert.ok(!existsSync(join(b, orig)) && existsSync(join(b, copy)));
+    assert.deepEqual(snapshot(a), beforeA);
+  });
+
+  it("--link links across the roots; every kernel of both roots keeps its folder; the plan names each root", () => {
+    const { db, a, b } = twoRoots();
+    const text = mcm(["prune", "--deduplicate", "--link", "--dry-run"], { db });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^ACTION\s+HASH\s+NAME\s+ROOT\s+FILES\s+SIZE\s+REASON$/m);
+    const rows = text.stdout.split("\n").filter((l) => l.startsWith("link-files"));
+    assert.equal(rows.length, 14);
+    for (const l of rows) assert.ok(l.includes(` ${a} `) || l.includes(` ${b} `), l);
+    const p = prune(db, "--deduplicate", "--link", "-y");
+    assert.equal(p.kernels, 14);
+    assert.equal(p.files, 14 * 8);
+    assert.ok(p.entries.every((e) => e.action === "link-files"));
+    const linked = p.entries[0]?.root as string;
+    const kept = linked === a ? b : a;
+    for (const e of p.entries) {
+      assert.equal(e.root, linked, "the copies of one root link to the kept copies in the other");
+      assert.ok(e.path.startsWith(`${e.root}/`));
+      for (const l of e.links ?? []) assert.ok(l.target.startsWith(`${kept}/`), l.target);
+    }
+    assert.deepEqual(kernelFolders(a), kernelFolders(b));
+    assert.equal(kernelFolders(a).length, 14);
+    for (const k of kernelFolders(a)) {
+      assert.equal(readdirSync(join(a, k)).length, 8);
+      for (const f of readdirSync(join(a, k))) assert.equal(statSync(join(a, k, f)).ino, statSync(join(b, k, f)).ino);
+    }
+    const list = JSON.parse(mcm(["list", "--json"], { db }).stdout) as { cacheDir: string }[];
+    assert.equal(list.filter((k) => k.cacheDir === a).length, 14);
+    assert.equal(list.filter((k) => k.cacheDir === b).length, 14);
+    assert.equal(prune(db, "--deduplicate", "--link", "-y").kernels, 0, "nothing left to link");
+  });
+
+  it("one root: the table has no ROOT column", () => {
+    const { db } = setup();
+    const r = mcm(["prune", "--full", "--dry-run"], { db });
+    assert.match(r.stdout, /^ACTION\s+HASH\s+NAME\s+FILES\s+SIZE\s+REASON$/m);
+    assert.ok(prune(db, "--full", "--dry-run").entries.every((e) => typeof e.root === "string"));
+  });
+});
+
 describe("mcm prune --max-size", () => {
   it("evicts least recently used kernels (last hit first, else mtime) until the cache fits", () => {
     const { db, root } = setup();
