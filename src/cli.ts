@@ -7,7 +7,7 @@ import { VERSION } from "./version.js";
 
 function addFilterOptions(cmd: Command): Command {
   return cmd
-    .option("-n, --name <text>", "kernel name contains TEXT")
+    .option("-n, --name <name>", "exact kernel name (case matters); * and ? make it a glob: 'triton_poi_*'")
     .option("-b, --backend <text>", "backend: cuda, hip, xpu, ...")
     .option("-a, --arch <text>", "architecture: 90, gfx90a, ...")
     .option("--older-than <duration>", "modified before: 90m, 12h, 7d, 2w")

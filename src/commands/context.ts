@@ -2,7 +2,7 @@
 import { defaultDbPath } from "../config.js";
 import { parseDuration } from "../core/duration.js";
 import { McmError, NothingMatched } from "../core/errors.js";
-import type { KernelFilters } from "../core/filters.js";
+import { type KernelFilters, parseNameFilter } from "../core/filters.js";
 import type { IndexSummary, Mode, RootRow, ScanWarning } from "../core/types.js";
 import { IndexDb } from "../db/index.js";
 import { LAYOUT_NAMES } from "../layouts/index.js";
@@ -61,7 +61,7 @@ function parseCount(flag: string, v: string | undefined): number | undefined {
 
 export function parseFilters(o: FilterOptions): KernelFilters {
   return {
-    name: o.name,
+    name: o.name !== undefined ? parseNameFilter(o.name) : undefined,
     backend: o.backend,
     arch: o.arch,
     olderThanMs: o.olderThan !== undefined ? parseDuration(o.olderThan) : undefined,

@@ -1,4 +1,4 @@
-import { McmError, NothingMatched } from "../core/errors.js";
+import { McmError } from "../core/errors.js";
 import { SORT_FIELDS, type SortField, type SortSpec } from "../core/filters.js";
 import { age, shortHash, size } from "../report/format.js";
 import { kernelJson } from "../report/kernel-json.js";
@@ -42,11 +42,13 @@ export async function run(o: ListOptions, g: GlobalOptions): Promise<number> {
   reportWarnings(refreshed.flatMap((s) => s.warnings));
   scopedRoots(ctx, undefined);
   const rows = ctx.db.queryKernels(filters, sort, o.limit !== undefined ? Number(o.limit) : undefined);
+  // no match is an answer, not a failure: one line on stderr, exit 0
+  if (rows.length === 0) process.stderr.write("no kernels match\n");
   if (o.json) {
     ctx.json(rows.map(kernelJson));
-    return rows.length ? 0 : 1;
+    return 0;
   }
-  if (rows.length === 0) throw new NothingMatched("no kernels match");
+  if (rows.length === 0) return 0;
   const c = ctx.colors;
   const now = Date.now();
   ctx.out(

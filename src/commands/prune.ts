@@ -1,6 +1,6 @@
 import { lstatSync } from "node:fs";
 import { parseDuration } from "../core/duration.js";
-import { McmError, NothingMatched } from "../core/errors.js";
+import { McmError } from "../core/errors.js";
 import type { KernelFilters } from "../core/filters.js";
 import { parseSize } from "../core/size.js";
 import type { KernelFile, KernelRow, ScanWarning } from "../core/types.js";
@@ -104,21 +104,24 @@ function describe(plan: PrunePlan): string {
   return `Plan (${plan.mode}): ${what}, freeing ${size(plan.bytes)}`;
 }
 
-function printPlan(ctx: Context, plan: PrunePlan): void {
+/** With several cache roots in scope, the table names each kernel's root. */
+function printPlan(ctx: Context, plan: PrunePlan, showRoot: boolean): void {
   const shown = verbosity() >= 1 ? plan.entries : plan.entries.slice(0, SHOWN);
   if (shown.length) {
+    const rootCol = (r: string) => (showRoot ? [r] : []);
     ctx.out(
       table(
-        ["ACTION", "HASH", "NAME", "FILES", "SIZE", "REASON"],
+        ["ACTION", "HASH", "NAME", ...rootCol("ROOT"), "FILES", "SIZE", "REASON"],
         shown.map((e) => [
           e.action,
           shortHash(e.hash),
           e.name,
+          ...rootCol(e.root),
           e.action === "link-files" ? (e.links?.length ?? 0) : e.files.length,
           size(e.bytes),
           e.reason,
         ]),
-        [3, 4],
+        showRoot ? [4, 5] : [3, 4],
       ),
     );
   }
@@ -158,7 +161,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
       bytes: plan.bytes,
       applied,
       dryRun: o.dryRun === true,
-      entries: plan.entries.map(({ root: _root, ...e }) => e),
+      entries: plan.entries,
       skipped: plan.skipped,
       freed,
       warnings,
@@ -167,9 +170,11 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
       if (o.json) ctx.json(report(false, null));
       else for (const sk of plan.skipped) ctx.out(ctx.colors.yellow(`skipped ${shortHash(sk.hash)}: ${sk.reason}`));
       reportWarnings(warnings);
-      throw new NothingMatched("nothing to prune");
+      // nothing to do is success: a nightly prune under `set -e` passes on a quiet night
+      process.stderr.write("nothing to prune\n");
+      return 0;
     }
-    if (!o.json) printPlan(ctx, plan);
+    if (!o.json) printPlan(ctx, plan, roots.length > 1);
     if (o.dryRun) {
       const checked = await applyPlan(plan, { dryRun: true, graceMs, inFlightMs });
       warnings.push(...checked.warnings);

@@ -1,4 +1,3 @@
-import { NothingMatched } from "../core/errors.js";
 import { verbosity } from "../log.js";
 import { applyRelocate, planRelocate, type RelocatePlan } from "../pack/relocate.js";
 import { lockRoot } from "../prune/lock.js";
@@ -50,8 +49,10 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
       })),
     });
     if (total("groupFiles") === 0) {
+      // nothing to do is success
       if (o.json) ctx.json(report(false));
-      throw new NothingMatched("no group file points elsewhere: nothing to relocate");
+      process.stderr.write("no group file points elsewhere: nothing to relocate\n");
+      return 0;
     }
     const describe = `Plan: rewrite ${plural(total("groupFiles"), "group file")} (${plural(total("paths"), "path")})${
       total("left") ? `; ${plural(total("left"), "path")} left (outside their kernel, or naming a missing file)` : ""

@@ -51,7 +51,7 @@ function linkableFiles(keeper: Candidate, dup: Candidate, warnings: ScanWarning[
       const sa = lstatSync(a);
       const sb = lstatSync(b);
       if (!sa.isFile() || !sb.isFile()) continue;
-      if (sa.dev === sb.dev && sa.ino === sb.ino) continue; // linked already
+      if (sa.dev !== sb.dev || sa.ino === sb.ino) continue; // no hard link across filesystems; or linked already
       if (sha256(readFileSync(a)) === sha256(readFileSync(b))) out.push({ file: f.name, size: f.size });
     } catch (e) {
       warnings.push(warn(b, errorCode(e), `cannot compare with ${a}: ${(e as Error).message}`));
@@ -60,6 +60,25 @@ function linkableFiles(keeper: Candidate, dup: Candidate, warnings: ScanWarning[
   return out;
 }
 
+/** Hard links stay on one filesystem: the kernels of each, apart. */
+function byFilesystem(kernels: Candidate[], warnings: ScanWarning[]): Candidate[][] {
+  const sets = new Map<number, Candidate[]>();
+  for (const k of kernels) {
+    try {
+      const dev = lstatSync(k.path).dev;
+      sets.set(dev, [...(sets.get(dev) ?? []), k]);
+    } catch (e) {
+      warnings.push(warn(k.path, errorCode(e), `cannot compare: ${(e as Error).message}`));
+    }
+  }
+  return [...sets.values()];
+}
+
+/**
+ * Groups of identical kernels, from every root given: planDeduplicate decides
+ * what may act across roots. With `link`, each group is on one filesystem and
+ * knows which files of each copy are identical to its keeper's.
+ */
 export function findDuplicates(kernels: Candidate[], link: boolean, warnings: ScanWarning[]): DuplicateGroup[] {
   // cheap first cut: only kernels sharing name, backend and binary sizes can be the same
   const buckets = new Map<string, Candidate[]>();
@@ -80,14 +99,16 @@ export function findDuplicates(kernels: Candidate[], link: boolean, warnings: Sc
       const fp = fingerprint(k, warnings);
       if (fp) byPrint.set(fp, [...(byPrint.get(fp) ?? []), k]);
     }
-    for (const same of byPrint.values()) {
-      if (same.length < 2) continue;
-      const linkable = new Map<string, { file: string; size: number }[]>();
-      if (link) {
-        const { keeper, dups } = pickKeeper(same);
-        if (keeper) for (const d of dups) linkable.set(d.path, linkableFiles(keeper, d, warnings));
+    for (const identical of byPrint.values()) {
+      for (const same of link ? byFilesystem(identical, warnings) : [identical]) {
+        if (same.length < 2) continue;
+        const linkable = new Map<string, { file: string; size: number }[]>();
+        if (link) {
+          const { keeper, dups } = pickKeeper(same);
+          if (keeper) for (const d of dups) linkable.set(d.path, linkableFiles(keeper, d, warnings));
+        }
+        groups.push({ kernels: same, linkable });
       }
-      groups.push({ kernels: same, linkable });
     }
   }
   return groups;

@@ -35,6 +35,7 @@ export interface PlanEntry {
 export interface SkippedEntry {
   hash: string;
   path: string;
+  root: string;
   reason: string;
 }
 
@@ -104,7 +105,7 @@ export function planIrOnly(kernels: Candidate[], o: ProtectOptions & { asm: bool
     if (files.length === 0) continue;
     const why = protectedReason(k, o);
     if (why) {
-      skipped.push({ hash: k.key, path: k.path, reason: why });
+      skipped.push({ hash: k.key, path: k.path, root: k.root, reason: why });
       continue;
     }
     entries.push({
@@ -125,7 +126,7 @@ export function planFull(kernels: Candidate[], o: ProtectOptions): PrunePlan {
   const skipped: SkippedEntry[] = [];
   for (const k of kernels) {
     const why = protectedReason(k, o);
-    if (why) skipped.push({ hash: k.key, path: k.path, reason: why });
+    if (why) skipped.push({ hash: k.key, path: k.path, root: k.root, reason: why });
     else entries.push(wholeKernel(k, "matches the filters (--full)"));
   }
   return finish("full", entries, skipped);
@@ -147,7 +148,7 @@ export function planMaxSize(kernels: Candidate[], maxBytes: number, o: ProtectOp
       if (total <= maxBytes) break;
       const why = protectedReason(k, o);
       if (why) {
-        skipped.push({ hash: k.key, path: k.path, reason: why });
+        skipped.push({ hash: k.key, path: k.path, root: k.root, reason: why });
         continue;
       }
       const e = wholeKernel(
@@ -161,7 +162,10 @@ export function planMaxSize(kernels: Candidate[], maxBytes: number, o: ProtectOp
   return finish("max-size", entries, skipped);
 }
 
-/** A group of kernels with identical binaries and metadata (but for `hash`), from fingerprint.ts. */
+/**
+ * A group of kernels with identical binaries and metadata (but for `hash`),
+ * from fingerprint.ts: from any cache root; for --link, all on one filesystem.
+ */
 export interface DuplicateGroup {
   kernels: Candidate[];
   /** per duplicate path: files identical to the keeper's file of the same name, not yet the same inode */
@@ -176,35 +180,50 @@ export function pickKeeper<T extends KernelRow>(kernels: T[]): { keeper: T | und
   return { keeper, dups };
 }
 
-/** --deduplicate: keeps the newest of each group; removes the others, or links their identical files. */
+/** The kernels of each cache root, in the order they came. */
+function byRoot<T extends KernelRow>(kernels: T[]): T[][] {
+  const roots = new Map<string, T[]>();
+  for (const k of kernels) roots.set(k.root, [...(roots.get(k.root) ?? []), k]);
+  return [...roots.values()];
+}
+
+/**
+ * --deduplicate: keeps the newest of each group; removes the others, or links
+ * their identical files. Each cache root is its own working set: a kernel is
+ * removed only for a copy kept in its own root (a program using that root would
+ * otherwise recompile it); only links, which leave every key in place, act
+ * across roots.
+ */
 export function planDeduplicate(groups: DuplicateGroup[], o: ProtectOptions & { link: boolean }): PrunePlan {
   const entries: PlanEntry[] = [];
   const skipped: SkippedEntry[] = [];
   for (const g of groups) {
-    const { keeper, dups } = pickKeeper(g.kernels);
-    if (!keeper) continue;
-    for (const d of dups) {
-      const why = protectedReason(d, o);
-      if (why) {
-        skipped.push({ hash: d.key, path: d.path, reason: why });
-        continue;
+    for (const set of o.link ? [g.kernels] : byRoot(g.kernels)) {
+      const { keeper, dups } = pickKeeper(set);
+      if (!keeper) continue;
+      for (const d of dups) {
+        const why = protectedReason(d, o);
+        if (why) {
+          skipped.push({ hash: d.key, path: d.path, root: d.root, reason: why });
+          continue;
+        }
+        const reason = `same binary and metadata as ${keeper.key} (${keeper.path}), which is kept`;
+        if (!o.link) {
+          entries.push(wholeKernel(d, reason));
+          continue;
+        }
+        const files = g.linkable.get(d.path) ?? [];
+        if (files.length === 0) continue;
+        entries.push({
+          ...base(d),
+          action: "link-files",
+          files: files.map((f) => f.file),
+          sizes: files.map((f) => f.size),
+          links: files.map((f) => ({ file: f.file, target: `${keeper.path}/${f.file}` })),
+          bytes: files.reduce((n, f) => n + f.size, 0),
+          reason,
+        });
       }
-      const reason = `same binary and metadata as ${keeper.key} (${keeper.path}), which is kept`;
-      if (!o.link) {
-        entries.push(wholeKernel(d, reason));
-        continue;
-      }
-      const files = g.linkable.get(d.path) ?? [];
-      if (files.length === 0) continue;
-      entries.push({
-        ...base(d),
-        action: "link-files",
-        files: files.map((f) => f.file),
-        sizes: files.map((f) => f.size),
-        links: files.map((f) => ({ file: f.file, target: `${keeper.path}/${f.file}` })),
-        bytes: files.reduce((n, f) => n + f.size, 0),
-        reason,
-      });
     }
   }
   return finish("deduplicate", entries, skipped);

@@ -40,7 +40,7 @@ describe("mcm export", () => {
     const db = dbIn(tempDir());
     const root = extractFixture("triton-cache");
     const out = join(tempDir(), "some.tgz");
-    const r = mcmJson<Exported>(["export", "--cache-dir", root, "--name", "softmax", "-o", out], { db });
+    const r = mcmJson<Exported>(["export", "--cache-dir", root, "--name", "softmax_kernel", "-o", out], { db });
     assert.equal(r.scope, "kernels");
     assert.deepEqual(
       r.kernels.map((k) => k.name),
@@ -50,14 +50,16 @@ describe("mcm export", () => {
     assert.ok(names.slice(1).every((n) => r.kernels.some((k) => n.startsWith(k.path))));
   });
 
-  it("nothing matched: exit 1, no archive; no -o: exit 2", () => {
+  it("nothing matched (a part of a name matches nothing): exit 1, no archive; no -o: exit 2", () => {
     const db = dbIn(tempDir());
     const root = extractFixture("triton-cache");
     const out = join(tempDir(), "none.tgz");
-    const r = mcm(["export", "--cache-dir", root, "--name", "no_such_kernel", "-o", out], { db });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /nothing to export/);
-    assert.equal(existsSync(out), false);
+    for (const name of ["no_such_kernel", "softmax"]) {
+      const r = mcm(["export", "--cache-dir", root, "--name", name, "-o", out], { db });
+      assert.equal(r.code, 1, name);
+      assert.match(r.stderr, /nothing to export/);
+      assert.equal(existsSync(out), false);
+    }
     assert.equal(mcm(["export", "--cache-dir", root], { db }).code, 2);
     assert.equal(mcm(["export", "--cache-dir", join(root, "nope"), "-o", out], { db }).code, 2);
   });

@@ -42,6 +42,11 @@ describe("mcm import", () => {
     const again = mcm(["import", archive, "--cache-dir", dest], { db });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /kernels: 0 added, 55 already present \(skipped\), 0 conflicting/);
+    // nothing to do is success, in every form
+    for (const args of [["--dry-run"], ["--json"]]) {
+      const r = mcm(["import", archive, "--cache-dir", dest, ...args], { db });
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    }
   });
 
   it("a plain tarball: imported, and said to carry no checksums", () => {

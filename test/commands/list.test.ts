@@ -35,11 +35,12 @@ let db: string;
 let triton: string;
 let vllm: string;
 let oldKey: string;
-/** list --json: exit 0 with kernels, exit 1 with [] when nothing matches */
+/** list --json: exit 0, with kernels or with [] (and one line on stderr) when nothing matches */
 function list(...args: string[]): K[] {
   const r = mcm(["list", ...args, "--json"], { db });
   const rows = JSON.parse(r.stdout) as K[];
-  assert.equal(r.code, rows.length ? 0 : 1, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
+  if (rows.length === 0) assert.equal(r.stderr, "no kernels match\n");
   return rows;
 }
 const names = (ks: K[]) => ks.map((k) => k.name).sort();
@@ -93,9 +94,31 @@ describe("mcm list", () => {
     assert.ok(!("vllmHash" in (all.find((k) => k.mode === "triton") as object)));
   });
 
-  it("--name / -n: substring, case-insensitive", () => {
-    assert.equal(list("--name", "softmax").length, 2);
-    assert.equal(list("-n", "MATMUL").length, 6);
+  it("--name / -n: the exact name, case included; never a part of it", () => {
+    assert.deepEqual(names(list("--name", "softmax_kernel")), ["softmax_kernel", "softmax_kernel"]);
+    assert.equal(list("-n", "matmul_kernel").length, 6);
+    assert.equal(list("-n", "add_kernel").length, 6);
+    for (const part of ["kernel", "softmax", "add", "_kernel", "softmax_kerne", "MATMUL_KERNEL", "Add_kernel"]) {
+      assert.deepEqual(list("-n", part), [], part);
+    }
+  });
+
+  it("--name with * or ? is a glob (case included); [ and ] match themselves", () => {
+    assert.deepEqual(names(list("-n", "softmax_*")), ["softmax_kernel", "softmax_kernel"]);
+    assert.equal(list("-n", "*_kernel", "--cache-dir", triton).length, 15, "14 + legacy_kernel");
+    assert.equal(list("-n", "*add*", "--cache-dir", triton).length, 6 + 2, "add_kernel and rocm_add");
+    assert.equal(list("-n", "add_kerne?").length, 6);
+    assert.equal(list("-n", "?dd_kernel").length, 6);
+    assert.deepEqual(list("-n", "add_kernel?"), [], "? is exactly one character");
+    assert.deepEqual(list("-n", "ADD_*"), []);
+    assert.deepEqual(list("-n", "[a]dd_kernel*"), [], "[a] is not a character class");
+    assert.equal(list("-n", "triton_poi_*", "--cache-dir", vllm).length > 10, true);
+  });
+
+  it("an empty --name is one clear error line and exit 2", () => {
+    const r = mcm(["list", "--name", ""], { db });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, "mcm: --name needs a kernel name, or a glob with * or ?\n");
   });
 
   it("--backend / -b, with rocm as another name for hip", () => {
@@ -149,13 +172,13 @@ describe("mcm list", () => {
     assert.equal(list("--triton-version", "3.6.0").length, 71);
     assert.equal(list("--triton-version", "3.6").length, 71);
     assert.equal(list("--triton-version", "3.5").length, 0);
-    assert.equal(list("-n", "legacy")[0]?.tritonVersion, null);
+    assert.equal(list("-n", "legacy_kernel")[0]?.tritonVersion, null);
   });
 
   it("filters combine with AND", () => {
-    assert.equal(list("-n", "add", "-b", "cuda", "--cache-dir", triton).length, 6);
-    assert.equal(list("-n", "add", "-b", "hip").length, 2);
-    assert.equal(list("-n", "add", "-b", "hip", "-a", "gfx90a").length, 1);
+    assert.equal(list("-n", "*add*", "-b", "cuda", "--cache-dir", triton).length, 6);
+    assert.equal(list("-n", "*add*", "-b", "hip").length, 2);
+    assert.equal(list("-n", "*add*", "-b", "hip", "-a", "gfx90a").length, 1);
   });
 
   it("--sort FIELD[:desc] and --limit", () => {
@@ -170,8 +193,8 @@ describe("mcm list", () => {
     assert.match(bad.stderr, /invalid --sort 'colour'/);
   });
 
-  it("the table: short hash, readable sizes and ages, stale marker; exit 1 when nothing matches", () => {
-    const r = mcm(["list", "-n", "softmax"], { db });
+  it("the table: short hash, readable sizes and ages, stale marker; nothing matched is exit 0 and one line", () => {
+    const r = mcm(["list", "-n", "softmax_kernel"], { db });
     assert.equal(r.code, 0);
     const lines = r.stdout.trim().split("\n");
     assert.match(
@@ -184,15 +207,25 @@ describe("mcm list", () => {
     );
     assert.match(r.stdout, /2 kernels, \d+(\.\d)? KiB/);
     assert.match(r.stdout, /stale group paths/);
-    const none = mcm(["list", "-n", "no-such-kernel"], { db });
-    assert.equal(none.code, 1);
-    assert.match(none.stderr, /no kernels match/);
+    for (const args of [
+      ["-n", "no-such-kernel"],
+      ["-n", "softmax"],
+      ["--older-than", "5w"],
+    ]) {
+      const none = mcm(["list", ...args], { db });
+      assert.equal(none.code, 0, args.join(" "));
+      assert.equal(none.stdout, "", "prints nothing");
+      assert.equal(none.stderr, "no kernels match\n", "says so on stderr, in one line");
+      const json = mcm(["list", ...args, "--json"], { db });
+      assert.equal(json.code, 0);
+      assert.deepEqual(JSON.parse(json.stdout), []);
+    }
   });
 
   it("refreshes a changed root first, so it never shows kernels that are gone", () => {
-    const gone = list("-n", "matmul", "--cache-dir", triton)[0] as K;
+    const gone = list("-n", "matmul_kernel", "--cache-dir", triton)[0] as K;
     rmSync(gone.path, { recursive: true });
-    const after = list("-n", "matmul");
+    const after = list("-n", "matmul_kernel");
     assert.equal(after.length, 5);
     assert.ok(!after.some((k) => k.hash === gone.hash));
   });
@@ -266,7 +299,7 @@ describe("--triton-version by prefix", () => {
 describe("colours", { skip: missing(TOOLS.script) }, () => {
   it("on a terminal; none with --no-color, NO_COLOR, TERM=dumb or through a pipe", () => {
     const ESC = "\u001b[";
-    const args = ["list", "-n", "softmax"];
+    const args = ["list", "-n", "softmax_kernel"];
     const tty = mcmOnTerminal(args, { db });
     assert.equal(tty.code, 0, tty.stdout);
     assert.ok(tty.stdout.includes(`${ESC}1msoftmax_kernel${ESC}22m`), `names in bold: ${JSON.stringify(tty.stdout)}`);
@@ -281,5 +314,24 @@ describe("colours", { skip: missing(TOOLS.script) }, () => {
       assert.match(r.stdout, /softmax_kernel/, what);
       assert.ok(!r.stdout.includes(ESC), `${what}: ${JSON.stringify(r.stdout)}`);
     }
+  });
+});
+
+describe("--name with [ in it", () => {
+  it("a name holding [ or ] matches itself, exactly or in a glob", () => {
+    const db = dbIn(tempDir());
+    const root = tempDir();
+    for (const [i, name] of ["odd[1]_kernel", "odd1_kernel", "oddx_kernel"].entries()) {
+      const k = ROCM_KERNEL(base32Key(200 + i));
+      writeKernel(root, { ...k, name, metadata: { ...(k.metadata as object), name } });
+    }
+    assert.equal(mcm(["index", "--cache-dir", root], { db }).code, 0);
+    const pick = (n: string) =>
+      (JSON.parse(mcm(["list", "-n", n, "--json"], { db }).stdout) as K[]).map((k) => k.name).sort();
+    assert.deepEqual(pick("odd[1]_kernel"), ["odd[1]_kernel"]);
+    assert.deepEqual(pick("odd[1]*"), ["odd[1]_kernel"]);
+    assert.deepEqual(pick("odd[1x]_kerne?"), [], "no character class");
+    assert.deepEqual(pick("odd?_kernel"), ["odd1_kernel", "oddx_kernel"]);
+    assert.deepEqual(pick("odd*"), ["odd1_kernel", "odd[1]_kernel", "oddx_kernel"]);
   });
 });

@@ -26,8 +26,17 @@ interface Plan {
   files: number;
   bytes: number;
   applied: boolean;
-  entries: { hash: string; path: string; action: string; bytes: number; reason: string; files: string[] }[];
-  skipped: { hash: string; reason: string }[];
+  entries: {
+    hash: string;
+    path: string;
+    root: string;
+    action: string;
+    bytes: number;
+    reason: string;
+    files: string[];
+    links?: { file: string; target: string }[];
+  }[];
+  skipped: { hash: string; root: string; reason: string }[];
   freed: { kernels: number; files: number; bytes: number } | null;
   warnings: { path: string; message: string }[];
 }
@@ -39,10 +48,13 @@ function setup(fixture: "triton-cache" | "torchinductor_root" | "vllm-cache" = "
   return { db, root };
 }
 
+/** prune --json: exit 0, with a plan or with an empty one */
 function prune(db: string, ...args: string[]): Plan {
   const r = mcm(["prune", ...args, "--json"], { db });
-  assert.ok(r.code === 0 || r.code === 1, r.stderr);
-  return JSON.parse(r.stdout) as Plan;
+  assert.equal(r.code, 0, r.stderr);
+  const plan = JSON.parse(r.stdout) as Plan;
+  if (plan.entries.length === 0) assert.match(r.stderr, /^nothing to prune$/m);
+  return plan;
 }
 
 const exts = (dir: string) =>
@@ -108,10 +120,39 @@ describe("mcm prune --full", () => {
     assert.ok(!left.some((k) => k.name === "add_kernel"));
   });
 
+  it("--name is the exact name: --name kernel removes nothing of the sample cache", () => {
+    const { db, root } = setup();
+    const before = snapshot(root);
+    for (const name of ["kernel", "add", "softmax", "ADD_KERNEL", "add_kernel_"]) {
+      const r = mcm(["prune", "--name", name, "--full", "-y"], { db });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "", name);
+      assert.equal(r.stderr, "nothing to prune\n", name);
+    }
+    assert.deepEqual(snapshot(root), before);
+    assert.equal(kernelFolders(root).length, 14);
+  });
+
+  it("--name with * or ? is a glob: the kernels it names go, the others stay", () => {
+    const { db, root } = setup();
+    const names = (p: Plan) => [
+      ...new Set(p.entries.map((e) => readdirSync(e.path).find((f) => f.endsWith(".cubin")))),
+    ];
+    assert.deepEqual(names(prune(db, "--name", "softmax_kerne?", "--full", "--dry-run")), ["softmax_kernel.cubin"]);
+    assert.equal(prune(db, "--name", "softmax_kerne?", "--full", "--dry-run").kernels, 2);
+    assert.equal(prune(db, "--name", "*_kernel", "--full", "--dry-run").kernels, 14);
+    assert.equal(prune(db, "--name", "?dd_kernel", "--full", "--dry-run").kernels, 6);
+    const p = prune(db, "--name", "matmul_*", "--full", "-y");
+    assert.equal(p.kernels, 6);
+    const left = JSON.parse(mcm(["list", "--json"], { db }).stdout) as { name: string }[];
+    assert.deepEqual([...new Set(left.map((k) => k.name))].sort(), ["add_kernel", "softmax_kernel"]);
+    assert.equal(kernelFolders(root).length, 8);
+  });
+
   it("works the same on Inductor and vLLM layouts", () => {
     for (const fx of ["torchinductor_root", "vllm-cache"] as const) {
       const { db } = setup(fx);
-      const p = prune(db, "--name", "triton_poi", "--full", "-y");
+      const p = prune(db, "--name", "triton_poi_*", "--full", "-y");
       assert.ok(p.kernels > 10, fx);
       const left = JSON.parse(mcm(["list", "--json"], { db }).stdout) as unknown[];
       assert.equal(left.length, 55 - p.kernels, fx);
@@ -120,11 +161,13 @@ describe("mcm prune --full", () => {
 });
 
 describe("mcm prune --deduplicate", () => {
-  it("different specialisations of one kernel are not duplicates", () => {
-    const { db } = setup();
+  it("different specialisations of one kernel are not duplicates: nothing to prune, exit 0", () => {
+    const { db, root } = setup();
+    const before = snapshot(root);
     const r = mcm(["prune", "--deduplicate", "-y"], { db });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /nothing to prune/);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "nothing to prune\n");
+    assert.deepEqual(snapshot(root), before);
   });
 
   it("a copied kernel folder is; the newest copy is kept", () => {
@@ -195,6 +238,89 @@ describe("mcm prune --deduplicate", () => {
   });
 });
 
+describe("mcm prune --deduplicate with two cache roots (the same cache extracted twice)", () => {
+  function twoRoots() {
+    const db = dbIn(tempDir());
+    const a = extractFixture("triton-cache");
+    const b = extractFixture("triton-cache");
+    for (const r of [a, b]) assert.equal(mcm(["index", "--cache-dir", r], { db }).code, 0);
+    return { db, a, b };
+  }
+
+  it("without --link each root is its own working set: nothing to prune, exit 0, nothing removed", () => {
+    const { db, a, b } = twoRoots();
+    const before = [snapshot(a), snapshot(b)];
+    const dry = prune(db, "--deduplicate", "--dry-run");
+    assert.equal(dry.kernels, 0);
+    assert.deepEqual(dry.entries, []);
+    const r = mcm(["prune", "--deduplicate", "-y"], { db });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "nothing to prune\n");
+    assert.deepEqual([snapshot(a), snapshot(b)], before);
+    assert.equal(kernelFolders(a).length, 14);
+    assert.equal(kernelFolders(b).length, 14);
+  });
+
+  it("within one root a copied folder is still removed; the other root is left alone", () => {
+    const { db, a, b } = twoRoots();
+    const [orig] = kernelFolders(b) as [string];
+    const copy = base32Key(600);
+    cpSync(join(b, orig), join(b, copy), { recursive: true });
+    setAge(join(b, copy), 0);
+    setAge(join(b, orig), 86400_000);
+    const beforeA = snapshot(a);
+    const p = prune(db, "--deduplicate", "-y");
+    assert.deepEqual(
+      p.entries.map((e) => [e.root, e.hash, e.action]),
+      [[b, orig, "remove-kernel"]],
+    );
+    assert.match(
+      p.entries[0]?.reason as string,
+      new RegExp(`same binary and metadata as ${copy} \\(${join(b, copy)}\\)`),
+    );
+    assert.ok(!existsSync(join(b, orig)) && existsSync(join(b, copy)));
+    assert.deepEqual(snapshot(a), beforeA);
+  });
+
+  it("--link links across the roots; every kernel of both roots keeps its folder; the plan names each root", () => {
+    const { db, a, b } = twoRoots();
+    const text = mcm(["prune", "--deduplicate", "--link", "--dry-run"], { db });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^ACTION\s+HASH\s+NAME\s+ROOT\s+FILES\s+SIZE\s+REASON$/m);
+    const rows = text.stdout.split("\n").filter((l) => l.startsWith("link-files"));
+    assert.equal(rows.length, 14);
+    for (const l of rows) assert.ok(l.includes(` ${a} `) || l.includes(` ${b} `), l);
+    const p = prune(db, "--deduplicate", "--link", "-y");
+    assert.equal(p.kernels, 14);
+    assert.equal(p.files, 14 * 8);
+    assert.ok(p.entries.every((e) => e.action === "link-files"));
+    const linked = p.entries[0]?.root as string;
+    const kept = linked === a ? b : a;
+    for (const e of p.entries) {
+      assert.equal(e.root, linked, "the copies of one root link to the kept copies in the other");
+      assert.ok(e.path.startsWith(`${e.root}/`));
+      for (const l of e.links ?? []) assert.ok(l.target.startsWith(`${kept}/`), l.target);
+    }
+    assert.deepEqual(kernelFolders(a), kernelFolders(b));
+    assert.equal(kernelFolders(a).length, 14);
+    for (const k of kernelFolders(a)) {
+      assert.equal(readdirSync(join(a, k)).length, 8);
+      for (const f of readdirSync(join(a, k))) assert.equal(statSync(join(a, k, f)).ino, statSync(join(b, k, f)).ino);
+    }
+    const list = JSON.parse(mcm(["list", "--json"], { db }).stdout) as { cacheDir: string }[];
+    assert.equal(list.filter((k) => k.cacheDir === a).length, 14);
+    assert.equal(list.filter((k) => k.cacheDir === b).length, 14);
+    assert.equal(prune(db, "--deduplicate", "--link", "-y").kernels, 0, "nothing left to link");
+  });
+
+  it("one root: the table has no ROOT column", () => {
+    const { db } = setup();
+    const r = mcm(["prune", "--full", "--dry-run"], { db });
+    assert.match(r.stdout, /^ACTION\s+HASH\s+NAME\s+FILES\s+SIZE\s+REASON$/m);
+    assert.ok(prune(db, "--full", "--dry-run").entries.every((e) => typeof e.root === "string"));
+  });
+});
+
 describe("mcm prune --max-size", () => {
   it("evicts least recently used kernels (last hit first, else mtime) until the cache fits", () => {
     const { db, root } = setup();
@@ -254,7 +380,7 @@ describe("plan, dry run, confirmation", () => {
     const before = snapshot(root);
     const bin = new URL("../../bin/mcm", import.meta.url).pathname;
     const ask = (answer: string) =>
-      spawnSync("script", ["-qec", `${process.execPath} ${bin} prune --name softmax --full`, "/dev/null"], {
+      spawnSync("script", ["-qec", `${process.execPath} ${bin} prune --name softmax_kernel --full`, "/dev/null"], {
         input: `${answer}\n`,
         encoding: "utf8",
         env: { ...process.env, MCM_DB: db, NO_COLOR: "1" },
@@ -268,6 +394,48 @@ describe("plan, dry run, confirmation", () => {
     assert.equal(yes.status, 0, yes.stdout);
     assert.match(yes.stdout, /Removed 16 files in 2 kernels/);
     assert.equal(kernelFolders(root).length, 12);
+  });
+});
+
+describe("nothing to do is success", () => {
+  it("an empty plan exits 0: with --yes, --dry-run, --json, and on a terminal without asking", () => {
+    const { db, root } = setup();
+    setAge(root, 0);
+    mcm(["index", "--cache-dir", root], { db });
+    const before = snapshot(root);
+    for (const args of [["-y"], ["--dry-run"], ["-y", "--json"], ["--dry-run", "--json"]]) {
+      const r = mcm(["prune", "--older-than", "90d", ...args], { db, spawn: { stdio: ["ignore", "pipe", "pipe"] } });
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr, "nothing to prune\n", args.join(" "));
+      if (args.includes("--json")) {
+        const p = JSON.parse(r.stdout) as Plan;
+        assert.deepEqual([p.kernels, p.entries, p.applied], [0, [], false]);
+      } else assert.equal(r.stdout, "");
+    }
+    const bin = new URL("../../bin/mcm", import.meta.url).pathname;
+    const tty = spawnSync("script", ["-qec", `${process.execPath} ${bin} prune --older-than 90d`, "/dev/null"], {
+      input: "n\n",
+      encoding: "utf8",
+      env: { ...process.env, MCM_DB: db, NO_COLOR: "1" },
+    });
+    assert.equal(tty.status, 0, tty.stdout);
+    assert.doesNotMatch(tty.stdout, /Proceed\?/);
+    assert.match(tty.stdout, /nothing to prune/);
+    // under set -e, a quiet night and then a night with work to do
+    const night = spawnSync("sh", ["-ec", `${process.execPath} ${bin} prune --older-than 90d -y; echo survived`], {
+      encoding: "utf8",
+      env: { ...process.env, MCM_DB: db },
+    });
+    assert.equal(night.status, 0, night.stderr);
+    assert.equal(night.stdout, "survived\n");
+    assert.deepEqual(snapshot(root), before);
+    const [old] = kernelFolders(root) as [string];
+    setAge(join(root, old), 100 * 86400_000);
+    const p = prune(db, "--older-than", "90d", "-y");
+    assert.deepEqual(
+      p.entries.map((e) => e.hash),
+      [old],
+    );
   });
 });
 
@@ -305,7 +473,7 @@ describe("safety", () => {
       }
     }
     const r = mcm(["prune", "--name", "nothing-matches-this", "--full", "-y"], { db });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 0, r.stderr);
     assert.ok(!existsSync(join(root, ".mcm-trash")), "the next run empties what a killed run left in the trash");
     assert.ok(!existsSync(join(root, ".mcm-lock")), "a dead process's lock is taken over");
   });

@@ -56,7 +56,7 @@ describe("mcm relocate", () => {
     });
   }
 
-  it("a cache moved after relocating is found stale again and relocated again; then nothing to do (exit 1)", () => {
+  it("a cache moved after relocating is found stale again and relocated again; then nothing to do (exit 0)", () => {
     const db = dbIn(tempDir());
     const root = extractFixture("triton-cache");
     assert.equal(mcm(["relocate", "--cache-dir", root, "-y"], { db }).code, 0);
@@ -66,9 +66,17 @@ describe("mcm relocate", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Rewrote 14 group files/);
     for (const p of groupPaths(kernelFolders(moved).map((k) => join(moved, k)))) assert.ok(p.startsWith(`${moved}/`));
-    const again = mcm(["relocate", "--cache-dir", moved, "-y"], { db });
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /nothing to relocate/);
+    const before = snapshot(moved);
+    for (const args of [["-y"], ["--dry-run"], ["-y", "--json"]]) {
+      const again = mcm(["relocate", "--cache-dir", moved, ...args], { db });
+      assert.equal(again.code, 0, `${args.join(" ")}: ${again.stderr}`);
+      assert.equal(again.stderr, "no group file points elsewhere: nothing to relocate\n");
+      if (args.includes("--json")) {
+        const j = JSON.parse(again.stdout) as { groupFiles: number; applied: boolean };
+        assert.deepEqual([j.groupFiles, j.applied], [0, false]);
+      } else assert.equal(again.stdout, "");
+    }
+    assert.deepEqual(snapshot(moved), before);
   });
 
   it("--dry-run prints the plan and changes nothing; without a terminal it needs -y", () => {

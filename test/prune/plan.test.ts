@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { KernelFile } from "../../src/core/types.js";
-import { type Candidate, planFull, planIrOnly, planMaxSize } from "../../src/prune/plan.js";
+import {
+  type Candidate,
+  type DuplicateGroup,
+  planDeduplicate,
+  planFull,
+  planIrOnly,
+  planMaxSize,
+} from "../../src/prune/plan.js";
 
 const DAY = 86_400_000;
 const NOW = 100 * DAY;
@@ -102,5 +109,33 @@ describe("prune plans", () => {
     const all = planMaxSize(ks, 0, { now: NOW, keepRecentMs: 3 * DAY });
     assert.deepEqual(all.entries.map((e) => e.hash).sort(), ["older", "other-root"]);
     assert.equal(all.skipped.length, 2);
+  });
+
+  it("deduplicate: each cache root is its own working set; only links act across roots", () => {
+    const at = (root: string, key: string, age: number) =>
+      kernel(key, { root, path: `${root}/${key}`, modifiedTime: NOW - age * DAY });
+    const a1 = at("/a", "A1", 1);
+    const b1 = at("/b", "B1", 2);
+    const b2 = at("/b", "B2", 3);
+    const files = [{ file: "k.cubin", size: 1000 }];
+    const linkable = new Map([b1, b2].map((k) => [k.path, files]));
+    const group: DuplicateGroup = { kernels: [b2, a1, b1], linkable };
+    const removed = planDeduplicate([group], { now: NOW, link: false });
+    assert.deepEqual(
+      removed.entries.map((e) => [e.root, e.hash, e.action]),
+      [["/b", "B2", "remove-kernel"]],
+      "B2 goes for B1, the newest copy in its own root; A1 keeps /a's only copy, and B1 is not removed for it",
+    );
+    assert.match(removed.entries[0]?.reason as string, /same binary and metadata as B1 \(\/b\/B1\)/);
+    const lone = planDeduplicate([{ kernels: [a1, b1], linkable }], { now: NOW, link: false });
+    assert.deepEqual(lone.entries, [], "one copy in each root: nothing to remove");
+    const linked = planDeduplicate([group], { now: NOW, link: true });
+    assert.deepEqual(
+      linked.entries.map((e) => [e.root, e.hash, e.action, e.links?.map((l) => l.target)]),
+      [
+        ["/b", "B1", "link-files", ["/a/A1/k.cubin"]],
+        ["/b", "B2", "link-files", ["/a/A1/k.cubin"]],
+      ],
+    );
   });
 });

@@ -28,7 +28,7 @@ describe("bad input: one warning with its path, the rest indexed", () => {
     assert.equal(summary.kernels, 15);
     assert.deepEqual(codes(summary.warnings), ["bad-json"]);
     assert.equal(summary.warnings[0]?.path, join(folder, "rocm_add.json"));
-    const k = db.queryKernels({ name: "rocm_add" })[0];
+    const k = db.queryKernels({ name: { match: "exact", name: "rocm_add" } })[0];
     assert.equal(k?.backend, "hip", "backend from the binary's extension");
     assert.equal(k?.warnings.length, 1);
   });
