@@ -525,6 +525,20 @@ describe("safety", () => {
     assert.ok(!existsSync(join(root, ".mcm-lock")), "released after the run");
   });
 
+  it("a kernel written a moment ago may be a compile in flight: it is kept, and says why", () => {
+    const { db, root } = setup();
+    const fresh = base32Key(600);
+    cpSync(join(root, kernelFolders(root)[0] as string), join(root, fresh), { recursive: true });
+    setAge(join(root, fresh), 0);
+    const p = prune(db, "--full", "-y");
+    assert.equal(p.kernels, 14);
+    assert.deepEqual(
+      p.skipped.map((s) => [s.hash, s.reason]),
+      [[fresh, "written in the last 60 s: a compile may still be writing it"]],
+    );
+    assert.deepEqual(kernelFolders(root), [fresh]);
+  });
+
   it("two processes on one root: the second waits briefly, then fails with a clear message", () => {
     const { db, root } = setup();
     writeFileSync(join(root, ".mcm-lock"), String(process.pid));

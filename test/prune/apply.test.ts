@@ -7,7 +7,7 @@ import type { ScanWarning } from "../../src/core/types.js";
 import { IndexDb } from "../../src/db/index.js";
 import { applyPlan } from "../../src/prune/apply.js";
 import { findDuplicates } from "../../src/prune/fingerprint.js";
-import { type Candidate, type PrunePlan, planDeduplicate, planIrOnly } from "../../src/prune/plan.js";
+import { type Candidate, type PrunePlan, planDeduplicate, planFull, planIrOnly } from "../../src/prune/plan.js";
 import { indexRoot } from "../../src/scan/indexer.js";
 import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
 import { snapshot } from "../helpers/tree.js";
@@ -129,5 +129,66 @@ describe("applyPlan, the only deleter", () => {
     assert.notEqual(statSync(changed).ino, statSync(step.target).ino);
     assert.ok(r.warnings.some((w) => w.path === changed && w.code === "changed"));
     assert.equal(r.files, (e.links ?? []).length - 1, "the unchanged files are linked");
+  });
+
+  it("unpublishes first: during the grace period the group files no longer offer what goes", async () => {
+    const root = extractFixture("triton-cache");
+    const plan = planIrOnly(await candidatesOf(root), { now: Date.now(), asm: false });
+    const e = plan.entries[0] as PrunePlan["entries"][number];
+    const group = join(e.path, `__grp__${e.name}.json`);
+    let during: string[] = [];
+    setTimeout(() => {
+      during = Object.keys(JSON.parse(readFileSync(group, "utf8")).child_paths);
+    }, 150);
+    const r = await applyPlan({ ...plan, entries: [e] }, { dryRun: false, graceMs: 300, inFlightMs: 0 });
+    assert.ok(during.length > 0, "looked during the grace");
+    assert.deepEqual(
+      during.filter((f) => e.files.includes(f)),
+      [],
+      "the IR is gone from the group file",
+    );
+    for (const f of e.files) assert.ok(existsSync(join(e.path, f)) === false, f);
+    assert.equal(r.files, e.files.length);
+  });
+
+  // a compile (a second rank, or a miss after unpublishing) writing the kernel during the grace period
+  async function compileDuringGrace(plan: PrunePlan, e: PrunePlan["entries"][number]) {
+    const cubin = join(e.path, `${e.name}.cubin`);
+    setTimeout(() => {
+      writeFileSync(`${cubin}.tmp`, readFileSync(cubin));
+      renameSync(`${cubin}.tmp`, cubin);
+    }, 100);
+    return applyPlan({ ...plan, entries: [e] }, { dryRun: false, graceMs: 300, inFlightMs: 0 });
+  }
+
+  it("IR-only: a kernel written during the grace period keeps all its files (the compile reads them back)", async () => {
+    const root = extractFixture("triton-cache");
+    const plan = planIrOnly(await candidatesOf(root), { now: Date.now(), asm: false });
+    const e = plan.entries[0] as PrunePlan["entries"][number];
+    const r = await compileDuringGrace(plan, e);
+    for (const f of e.files) assert.ok(existsSync(join(e.path, f)), f);
+    assert.equal(r.files, 0);
+    assert.match(r.warnings[0]?.message as string, /written since it was unpublished/);
+  });
+
+  it("--full: a kernel written during the grace period stays where it is", async () => {
+    const root = extractFixture("triton-cache");
+    const plan = planFull(await candidatesOf(root), { now: Date.now() });
+    const e = plan.entries[0] as PrunePlan["entries"][number];
+    const r = await compileDuringGrace(plan, e);
+    assert.ok(existsSync(join(e.path, `${e.name}.cubin`)));
+    assert.equal(r.kernels, 0);
+    assert.match(r.warnings[0]?.message as string, /written since it was unpublished/);
+  });
+
+  it("a kernel written a moment ago is left alone at apply time too", async () => {
+    const root = extractFixture("triton-cache");
+    const plan = planFull(await candidatesOf(root), { now: Date.now() });
+    const e = plan.entries[0] as PrunePlan["entries"][number];
+    writeFileSync(join(e.path, `${e.name}.ttir`), "a compile wrote this since the plan");
+    const r = await applyPlan({ ...plan, entries: [e] }, { dryRun: false, graceMs: 0, inFlightMs: 60_000 });
+    assert.ok(existsSync(e.path));
+    assert.equal(r.kernels, 0);
+    assert.match(r.warnings[0]?.message as string, /a compile may be in flight/);
   });
 });
