@@ -104,7 +104,9 @@ function settleLong(): void {
   spawnSync("sync");
 }
 
-const CHILD_ENV: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+// The bench prunes copies made moments before: prune's in-flight rule (kernels written within a
+// minute may be compiles in flight) would keep them all. The rule costs no time; it is turned off here.
+const CHILD_ENV: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", MCM_IN_FLIGHT_MS: "0" };
 delete CHILD_ENV.MCM_DB;
 
 function mcm(args: string[], capture = true) {

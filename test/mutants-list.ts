@@ -279,7 +279,7 @@ export const MUTANTS: Mutant[] = [
     id: "P01",
     what: "prune removes what the group files still offer (no unpublishing)",
     file: "src/prune/apply.ts",
-    from: 'if (!opts.dryRun) unpublish(e.path, e.action === "remove-kernel" ? "all" : e.files);',
+    from: 'if (!opts.dryRun) unpublish(e.path, state, e.action === "remove-kernel" ? "all" : e.files);',
     to: "",
     tests: ["test/prune/live.test.ts"],
   },

@@ -121,17 +121,18 @@ export async function applyPlan(plan: PrunePlan, opts: ApplyOptions): Promise<Ap
         return;
       }
       if (e.action === "remove-files") e.files.forEach(assertRemovable);
-      const why = busy(folderState(e.path), now, opts.inFlightMs);
+      const state = folderState(e.path);
+      const why = busy(state, now, opts.inFlightMs);
       if (why) {
         result.warnings.push(warn(e.path, "changed", why));
         return;
       }
-      if (groupFiles(e.path).length === 0 && e.action === "remove-files") {
+      if (groupFiles(state).length === 0 && e.action === "remove-files") {
         result.warnings.push(warn(e.path, "changed", "no group file: nothing Triton reads; left alone"));
         return;
       }
-      if (!opts.dryRun) unpublish(e.path, e.action === "remove-kernel" ? "all" : e.files);
-      waiting.push({ e, state: folderState(e.path) });
+      if (!opts.dryRun) unpublish(e.path, state, e.action === "remove-kernel" ? "all" : e.files);
+      waiting.push({ e, state });
     });
   }
 
@@ -183,13 +184,13 @@ function removeKernel(u: Unpublished, dryRun: boolean, r: ApplyResult, trashRoot
 
 function removeFiles(u: Unpublished, dryRun: boolean, r: ApplyResult): void {
   const { e } = u;
+  const now = folderState(e.path);
   // a compile that published the files again since: they are in use (a dry run never unpublished them)
-  const republished = dryRun ? [] : groupFiles(e.path).flatMap((g) => listedIn(`${e.path}/${g}`, e.files));
+  const republished = dryRun ? [] : groupFiles(now).flatMap((g) => listedIn(`${e.path}/${g}`, e.files));
   if (republished.length) {
     r.warnings.push(warn(e.path, "changed", `its group file lists ${republished[0]} again: a compile; left alone`));
     return;
   }
-  const now = folderState(e.path);
   const written = changedSince(u.state, now);
   if (written.length) {
     // a compile writes a kernel's files one by one and reads them all back at the end: leave all of them

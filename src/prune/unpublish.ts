@@ -12,11 +12,15 @@ export type FolderState = Map<string, { id: string; mtimeMs: number }>;
 
 export function folderState(dir: string): FolderState {
   const state: FolderState = new Map();
-  for (const name of readdirSync(dir)) {
-    const st = lstatSync(`${dir}/${name}`, { throwIfNoEntry: false });
-    if (st) state.set(name, { id: `${st.ino}:${st.size}:${st.mtimeMs}`, mtimeMs: st.mtimeMs });
-  }
+  for (const name of readdirSync(dir)) noteEntry(state, dir, name);
   return state;
+}
+
+/** Records (or forgets, when it is gone) one entry of `dir` in `state`. */
+export function noteEntry(state: FolderState, dir: string, name: string): void {
+  const st = lstatSync(`${dir}/${name}`, { throwIfNoEntry: false });
+  if (st) state.set(name, { id: `${st.ino}:${st.size}:${st.mtimeMs}`, mtimeMs: st.mtimeMs });
+  else state.delete(name);
 }
 
 export function newestWrite(state: FolderState): number {
@@ -29,8 +33,8 @@ export function changedSince(before: FolderState, now: FolderState): string[] {
   return [...changed, ...[...before.keys()].filter((name) => !now.has(name))];
 }
 
-export function groupFiles(dir: string): string[] {
-  return readdirSync(dir).filter((f) => GROUP_RE.test(f));
+export function groupFiles(state: FolderState): string[] {
+  return [...state.keys()].filter((f) => GROUP_RE.test(f));
 }
 
 /** A Triton writer leaves tmp.pid_<pid>_<uuid> in the folder while it writes a file. */
@@ -63,15 +67,13 @@ export function listedIn(groupPath: string, goes: string[]): string[] {
 }
 
 /**
- * Rewrites each group file of `dir` without the entries of `goes`, keeping
- * every other entry (and its absolute path) as it is; `goes` = "all" leaves an
- * empty group, which Triton reads as a miss and recompiles. Returns false when
- * the folder has no readable group file.
+ * Rewrites each group file of `dir` (as `state` lists them) without the
+ * entries of `goes`, keeping every other entry (and its absolute path) as it
+ * is; `goes` = "all" leaves an empty group, which Triton reads as a miss and
+ * recompiles. `state` follows the rewritten files.
  */
-export function unpublish(dir: string, goes: string[] | "all"): boolean {
-  const groups = groupFiles(dir);
-  let done = false;
-  for (const g of groups) {
+export function unpublish(dir: string, state: FolderState, goes: string[] | "all"): void {
+  for (const g of groupFiles(state)) {
     const path = `${dir}/${g}`;
     const read = readChildren(path);
     if (!read) continue;
@@ -83,7 +85,6 @@ export function unpublish(dir: string, goes: string[] | "all"): boolean {
     writeFileAtomic(path, JSON.stringify({ ...read.doc, child_paths: children }));
     // the kernel was not compiled again: keep its date, or it would look like a compile in flight
     utimesSync(path, was.atime, was.mtime);
-    done = true;
+    noteEntry(state, dir, g);
   }
-  return done;
 }

@@ -10,51 +10,19 @@
   the kernel folder, a write, os.replace, rmdir), then the metadata, then
   put_group(), and the result is read back as on a hit.
 
-Standard library only.
+FileCacheManager is the one of test/python/stub (the tracker's tests use it
+too); it reads TRITON_CACHE_DIR, as Triton's does. Standard library only.
 """
 import json
 import os
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "stub"))
+from triton.runtime.cache import FileCacheManager  # noqa: E402
 
 STAGES = ["source", "ttir", "ttgir", "llir", "ptx", "cubin"]
 BINARY = "cubin"
-
-
-class FileCacheManager:
-    def __init__(self, root, key):
-        self.cache_dir = os.path.join(root, key)
-        os.makedirs(self.cache_dir, exist_ok=True)
-
-    def _make_path(self, filename):
-        return os.path.join(self.cache_dir, filename)
-
-    def has_file(self, filename):
-        return os.path.exists(self._make_path(filename))
-
-    def get_group(self, filename):
-        grp_filename = f"__grp__{filename}"
-        if not self.has_file(grp_filename):
-            return None
-        with open(self._make_path(grp_filename)) as f:
-            grp_data = json.load(f)
-        child_paths = grp_data.get("child_paths", None)
-        if child_paths is None:
-            return None
-        return {c: p for c, p in child_paths.items() if os.path.exists(p)}
-
-    def put(self, data, filename, binary=True):
-        path = self._make_path(filename)
-        temp_dir = os.path.join(self.cache_dir, f"tmp.pid_{os.getpid()}_{os.urandom(8).hex()}")
-        os.makedirs(temp_dir, exist_ok=True)
-        temp_path = os.path.join(temp_dir, filename)
-        with open(temp_path, "wb" if binary else "w") as f:
-            f.write(data)
-        os.replace(temp_path, path)
-        os.removedirs(temp_dir)
-        return path
-
-    def put_group(self, filename, group):
-        return self.put(json.dumps({"child_paths": group}), f"__grp__{filename}", binary=False)
 
 
 class CompiledKernel:
@@ -93,9 +61,9 @@ def metadata(key, spec):
     }
 
 
-def load(root, key, spec, always_compile=False, stage_delay=0.0):
-    """One kernel load as jit's run() does it: returns "hit" or "miss"."""
-    mgr = FileCacheManager(root, key)
+def load(key, spec, always_compile=False, stage_delay=0.0):
+    """One kernel load as jit's run() does it, in TRITON_CACHE_DIR: returns "hit" or "miss"."""
+    mgr = FileCacheManager(key)
     name = spec["name"]
     metadata_filename = f"{name}.json"
     group = mgr.get_group(metadata_filename) or {}

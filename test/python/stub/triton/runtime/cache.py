@@ -40,13 +40,13 @@ class FileCacheManager:
         # a concurrent reader never sees a half-written file
         mode = "wb" if binary else "w"
         path = self._make_path(filename)
-        temp_dir = os.path.join(self.cache_dir, f"tmp.pid_{os.getpid()}_{os.urandom(4).hex()}")
+        temp_dir = os.path.join(self.cache_dir, f"tmp.pid_{os.getpid()}_{os.urandom(8).hex()}")
         os.makedirs(temp_dir, exist_ok=True)
         temp_path = os.path.join(temp_dir, filename)
         with open(temp_path, mode) as f:
             f.write(data)
         os.replace(temp_path, path)
-        os.rmdir(temp_dir)
+        os.removedirs(temp_dir)  # as Triton: also the folders above it that are left empty
         return path
 
     def put_group(self, filename, group):
