@@ -16,7 +16,10 @@ loop on the same cache:
               no grace (the control: it should break launches)
 
 One loader in each mode also recompiles now and then (always_compile), as a
-second rank compiling the same key does. Results go to OUT/live-prune.json.
+second rank compiling the same key does. COLD_SHARE (default 0.5) is the share
+of launches that go to half of the kernels: 0.002 makes them rarely used, as
+most kernels of a real cache are, so that whole kernels can go while the
+others are in use. Results go to OUT/live-prune.json.
 
     python3 gpu/check_live_prune.py OUT [SECONDS_PER_MODE]
 
@@ -39,7 +42,7 @@ WORK = "/tmp/mcm-live-prune"
 IR_EXTS = (".source", ".ttir", ".ttgir", ".llir", ".ptx")
 
 
-def loader(seconds, recompile):
+def loader(seconds, recompile, cold_share):
     """One program: relaunches every kernel, looking each up on disk every time."""
     import torch
     import triton
@@ -75,7 +78,9 @@ def loader(seconds, recompile):
     end = time.monotonic() + seconds
     print("ready", file=sys.stderr, flush=True)
     while not stop["now"] and time.monotonic() < end:
-        fn, launch, expected = rnd.choice(launches)
+        # programs use some kernels all the time and others rarely: half of them get cold_share of the launches
+        half = len(launches) // 2
+        fn, launch, expected = rnd.choice(launches[half:] if rnd.random() < cold_share else launches[:half])
         again = recompile and knobs is not None and rnd.random() < recompile
         try:
             fn.device_caches.clear()
@@ -161,14 +166,14 @@ def run_mode(mode, seconds, procs=3):
     os.makedirs(cache)
     env = dict(os.environ, TRITON_CACHE_DIR=cache)
     # warm: every kernel compiled once
-    w = subprocess.run([sys.executable, __file__, "load", "3", "0"], env=env, capture_output=True, text=True)
+    w = subprocess.run([sys.executable, __file__, "load", "3", "0", "0.5"], env=env, capture_output=True, text=True)
     if w.returncode != 0:
         return {"mode": mode, "error": w.stderr[-2000:]}
     pristine = os.path.join(WORK, mode, "pristine")
     shutil.copytree(cache, pristine)
     mcm(db, "index", "--cache-dir", cache)
     total = json.loads(mcm(db, "stats", "--json").stdout)["bytes"]
-    children = [subprocess.Popen([sys.executable, __file__, "load", str(seconds + 60), "0.0003" if i == 0 else "0"],
+    children = [subprocess.Popen([sys.executable, __file__, "load", str(seconds + 60), "0.0003" if i == 0 else "0", os.environ.get("COLD_SHARE", "0.5")],
                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(procs)]
     for c in children:
         c.stderr.readline()  # ready
@@ -244,7 +249,7 @@ def run_mode(mode, seconds, procs=3):
 
 def main():
     if sys.argv[1] == "load":
-        loader(float(sys.argv[2]), float(sys.argv[3]))
+        loader(float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))
         return 0
     out = sys.argv[1]
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 40
