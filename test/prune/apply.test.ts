@@ -9,7 +9,7 @@ import { applyPlan } from "../../src/prune/apply.js";
 import { findDuplicates } from "../../src/prune/fingerprint.js";
 import { type Candidate, type PrunePlan, planDeduplicate, planFull, planIrOnly } from "../../src/prune/plan.js";
 import { indexRoot } from "../../src/scan/indexer.js";
-import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { cleanupTemp, extractFixture, setAge, tempDir } from "../helpers/fixtures.js";
 import { snapshot } from "../helpers/tree.js";
 
 after(cleanupTemp);
@@ -186,6 +186,7 @@ describe("applyPlan, the only deleter", () => {
     const plan = planFull(await candidatesOf(root), { now: Date.now() });
     const e = plan.entries[0] as PrunePlan["entries"][number];
     writeFileSync(join(e.path, `${e.name}.ttir`), "a compile wrote this since the plan");
+    setAge(join(e.path, `${e.name}.ttir`), 0); // by this process's clock, which faketime may move
     const r = await applyPlan({ ...plan, entries: [e] }, { dryRun: false, graceMs: 0, inFlightMs: 60_000 });
     assert.ok(existsSync(e.path));
     assert.equal(r.kernels, 0);
