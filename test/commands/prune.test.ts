@@ -351,6 +351,21 @@ describe("mcm prune --max-size", () => {
   });
 });
 
+describe("prune --grace", () => {
+  it("takes a duration (500ms, 2s, 0); anything else is one clear error, before anything is touched", () => {
+    const { db, root } = setup();
+    const before = snapshot(root);
+    const r = mcm(["prune", "--full", "--grace", "soon", "-y"], { db });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+    assert.match(r.stderr, /^mcm: invalid duration 'soon'/);
+    assert.deepEqual(snapshot(root), before);
+    assert.equal(prune(db, "--name", "softmax_kernel", "--full", "--grace", "500ms", "-y").freed?.kernels, 2);
+    assert.equal(prune(db, "--name", "add_kernel", "--full", "--grace", "0", "-y").freed?.kernels, 6);
+    assert.match(mcm(["prune", "--help"], { db }).stdout, /--grace <duration>/);
+  });
+});
+
 describe("plan, dry run, confirmation", () => {
   it("--dry-run prints the plan and changes nothing", () => {
     const { db, root } = setup();
