@@ -10,6 +10,7 @@ import { findDuplicates } from "../prune/fingerprint.js";
 import { lockRoot, pidAlive } from "../prune/lock.js";
 import { type Candidate, type PrunePlan, planDeduplicate, planFull, planIrOnly, planMaxSize } from "../prune/plan.js";
 import { emptyTrash } from "../prune/trash.js";
+import { writerPids } from "../prune/unpublish.js";
 import { confirm, requireConfirmable } from "../report/confirm.js";
 import { plural, shortHash, size } from "../report/format.js";
 import { table } from "../report/table.js";
@@ -51,13 +52,9 @@ function checkFlags(o: PruneOptions): void {
   requireConfirmable("prune", o);
 }
 
-/** A Triton writer leaves tmp.pid_<pid>_<uuid> inside the kernel folder while it writes. */
+/** The pid of a running Triton writer inside the kernel folder, if any. */
 function liveWriter(files: { name: string }[]): number | null {
-  for (const f of files) {
-    const m = /^tmp\.pid_(\d+)_/.exec(f.name);
-    if (m && pidAlive(Number(m[1]))) return Number(m[1]);
-  }
-  return null;
+  return writerPids(files.map((f) => f.name)).find(pidAlive) ?? null;
 }
 
 /** MCM_IN_FLIGHT_MS: how recent a write means a compile may be in flight (default a minute). */
@@ -74,12 +71,13 @@ function buildPlan(
   filters: KernelFilters,
   warnings: ScanWarning[],
   filesOf: Map<string, KernelFile[]>,
+  inFlightMs: number,
 ): PrunePlan {
   const now = Date.now();
   const protect = {
     now,
     keepRecentMs: o.keepRecent !== undefined ? parseDuration(o.keepRecent) : undefined,
-    inFlightMs: inFlightWindow(),
+    inFlightMs,
   };
   const candidates: Candidate[] = ctx.db.queryKernels(filters).map((k: KernelRow) => {
     const files = filesOf.get(k.path) ?? [];
@@ -153,7 +151,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
       await indexRoot(ctx.db, r.path, { mode: r.layout, progress: process.stderr.isTTY === true });
     }
     const filesOf = ctx.db.kernelFilesFor(filters);
-    const plan = buildPlan(ctx, o, filters, warnings, filesOf);
+    const plan = buildPlan(ctx, o, filters, warnings, filesOf, inFlightMs);
     const report = (applied: boolean, freed: unknown) => ({
       mode: plan.mode,
       kernels: plan.kernels,

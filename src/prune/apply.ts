@@ -82,7 +82,7 @@ function folderOk(e: PlanEntry, warnings: ScanWarning[], realParent: (dir: strin
 
 /** Why a folder must not be touched now, or null. */
 function busy(state: FolderState, now: number, inFlightMs: number): string | null {
-  const live = writerPids(state).find(pidAlive);
+  const live = writerPids(state.keys()).find(pidAlive);
   if (live !== undefined) return `a Triton process (pid ${live}) is writing it; left alone`;
   if (now - newestWrite(state) < inFlightMs)
     return "written since the plan was made: a compile may be in flight; left alone";

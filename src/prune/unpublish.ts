@@ -5,7 +5,7 @@
 // since. This module holds the first step and the "nobody wrote since" check.
 import { lstatSync, readdirSync, readFileSync, utimesSync } from "node:fs";
 import { writeFileAtomic } from "../atomic-write.js";
-import { GROUP_RE } from "../scan/group.js";
+import { GROUP_RE, groupChildren, groupWithout } from "../scan/group.js";
 
 /** What a kernel folder held at one moment: each entry's inode, size and mtime. */
 export type FolderState = Map<string, { id: string; mtimeMs: number }>;
@@ -37,33 +37,23 @@ export function groupFiles(state: FolderState): string[] {
   return [...state.keys()].filter((f) => GROUP_RE.test(f));
 }
 
-/** A Triton writer leaves tmp.pid_<pid>_<uuid> in the folder while it writes a file. */
-export function writerPids(state: FolderState): number[] {
-  return [...state.keys()].flatMap((n) => {
+/** A Triton writer leaves tmp.pid_<pid>_<uuid> in the folder while it writes a file: the pids in these names. */
+export function writerPids(names: Iterable<string>): number[] {
+  return [...names].flatMap((n) => {
     const m = /^tmp\.pid_(\d+)_/.exec(n);
     return m ? [Number(m[1])] : [];
   });
 }
 
-type Children = Record<string, unknown> | unknown[];
-
-function readChildren(path: string): { doc: Record<string, unknown>; children: Children } | null {
-  try {
-    const doc = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-    const children = doc?.child_paths;
-    if (children && typeof children === "object") return { doc, children: children as Children };
-  } catch {
-    // unreadable or malformed: treated as no group
-  }
-  return null;
-}
-
-/** The files of `goes` that a group file still lists (3.x dict keys or 2.x list names). */
+/** The files of `goes` that a group file still lists. */
 export function listedIn(groupPath: string, goes: string[]): string[] {
-  const g = readChildren(groupPath);
-  if (!g) return [];
-  const names = Array.isArray(g.children) ? g.children : Object.keys(g.children);
-  return goes.filter((f) => names.includes(f));
+  let names: string[] | null = null;
+  try {
+    names = groupChildren(readFileSync(groupPath, "utf8"));
+  } catch {
+    // unreadable: lists nothing
+  }
+  return goes.filter((f) => names?.includes(f));
 }
 
 /**
@@ -75,14 +65,15 @@ export function listedIn(groupPath: string, goes: string[]): string[] {
 export function unpublish(dir: string, state: FolderState, goes: string[] | "all"): void {
   for (const g of groupFiles(state)) {
     const path = `${dir}/${g}`;
-    const read = readChildren(path);
-    if (!read) continue;
-    const keep = (name: string) => goes !== "all" && !goes.includes(name);
-    const children = Array.isArray(read.children)
-      ? read.children.filter((c) => typeof c === "string" && keep(c))
-      : Object.fromEntries(Object.entries(read.children).filter(([name]) => keep(name)));
+    let next: string | null = null;
+    try {
+      next = groupWithout(readFileSync(path, "utf8"), goes);
+    } catch {
+      // unreadable: Triton cannot read it either
+    }
+    if (next === null) continue;
     const was = lstatSync(path);
-    writeFileAtomic(path, JSON.stringify({ ...read.doc, child_paths: children }));
+    writeFileAtomic(path, next);
     // the kernel was not compiled again: keep its date, or it would look like a compile in flight
     utimesSync(path, was.atime, was.mtime);
     noteEntry(state, dir, g);

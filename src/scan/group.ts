@@ -89,15 +89,9 @@ export function relocateGroup(
   key: string,
   exists: (file: string) => boolean,
 ): GroupRewrite | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const obj = asObject(value);
+  const obj = groupDoc(text);
+  if (!obj || Array.isArray(obj.child_paths)) return null;
   const children = obj.child_paths;
-  if (!children || typeof children !== "object" || Array.isArray(children)) return null;
   let rewritten = 0;
   let left = 0;
   const next: Json = {};
@@ -111,6 +105,40 @@ export function relocateGroup(
   }
   if (rewritten === 0) return null;
   return { text: pythonJson({ ...obj, child_paths: next }), rewritten, left };
+}
+
+/** The entry names a group file lists (3.x dict keys or 2.x list names); null when it is not a group. */
+export function groupChildren(text: string): string[] | null {
+  const children = groupDoc(text)?.child_paths;
+  if (Array.isArray(children)) return children.filter((c): c is string => typeof c === "string");
+  return children ? Object.keys(children) : null;
+}
+
+/**
+ * The group file without the entries `goes` names ("all": an empty group,
+ * which Triton reads as a miss), every other entry and its absolute path kept,
+ * written as Triton writes it. Null when the text is not a group file.
+ */
+export function groupWithout(text: string, goes: string[] | "all"): string | null {
+  const doc = groupDoc(text);
+  if (!doc) return null;
+  const keep = (name: unknown) => goes !== "all" && typeof name === "string" && !goes.includes(name);
+  const children = Array.isArray(doc.child_paths)
+    ? doc.child_paths.filter(keep)
+    : Object.fromEntries(Object.entries(doc.child_paths).filter(([name]) => keep(name)));
+  return pythonJson({ ...doc, child_paths: children });
+}
+
+function groupDoc(text: string): (Json & { child_paths: Json | unknown[] }) | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const children = asObject(value).child_paths;
+  if (!children || typeof children !== "object") return null;
+  return value as Json & { child_paths: Json | unknown[] };
 }
 
 /** JSON as Python's json.dumps writes it by default: ", " and ": " separators, non-ASCII escaped. */

@@ -1,6 +1,7 @@
 // Runs the built CLI (bin/mcm) as a user would, with its own database.
-import { type SpawnSyncOptions, spawn, spawnSync } from "node:child_process";
+import { type ChildProcessByStdio, type SpawnSyncOptions, spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 
 const BIN = new URL("../../bin/mcm", import.meta.url).pathname;
 
@@ -33,11 +34,16 @@ export function mcm(args: string[], opts: CliOptions): CliResult {
 
 /** Like mcm(), without blocking this process: for tests that serve HTTP from it (a token server, a proxy). */
 export function mcmAsync(args: string[], opts: CliOptions): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, MCM_DB: opts.db, NO_COLOR: "1", ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return outputOf(child);
+}
+
+/** Everything a child started with piped stdout and stderr prints, and its exit code, once it has ended. */
+export function outputOf(child: ChildProcessByStdio<null, Readable, Readable>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, MCM_DB: opts.db, NO_COLOR: "1", ...opts.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => {

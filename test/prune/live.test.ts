@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { dbIn, mcm } from "../helpers/cli.js";
+import { dbIn, mcm, outputOf } from "../helpers/cli.js";
 import { cleanupTemp, tempDir } from "../helpers/fixtures.js";
 import { base32Key } from "../helpers/synthetic.js";
 
@@ -90,24 +90,11 @@ async function startLoaders(root: string, specFile: string, extra: string[] = []
       { stdio: ["ignore", "pipe", "pipe"] },
     ),
   );
-  const results = children.map(
-    (c) =>
-      new Promise<LoaderStats>((resolve, reject) => {
-        let out = "";
-        let err = "";
-        c.stdout.on("data", (d) => {
-          out += d;
-        });
-        c.stderr.on("data", (d) => {
-          err += d;
-        });
-        c.on("error", reject);
-        c.on("close", (code) => {
-          if (code !== 0) reject(new Error(`loader exited ${code}: ${err}`));
-          else resolve(JSON.parse(out.trim().split("\n").pop() as string) as LoaderStats);
-        });
-      }),
-  );
+  const results = children.map(async (c) => {
+    const r = await outputOf(c);
+    if (r.code !== 0) throw new Error(`loader exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split("\n").pop() as string) as LoaderStats;
+  });
   await Promise.all(children.map((c) => new Promise((resolve) => c.stderr.once("data", resolve))));
   return {
     async stop() {
