@@ -51,9 +51,24 @@ export async function run(o: ListOptions, g: GlobalOptions): Promise<number> {
   if (rows.length === 0) return 0;
   const c = ctx.colors;
   const now = Date.now();
+  // kernels inside vLLM artifacts: how many artifacts embed each
+  const units = rows.some((k) => k.embedded > 0);
+  const head = [
+    "HASH",
+    "NAME",
+    "BACKEND",
+    "ARCH",
+    "TRITON",
+    "WARPS",
+    "STAGES",
+    "SIZE",
+    "MODIFIED",
+    "HITS",
+    "LAST ACCESS",
+  ];
   ctx.out(
     table(
-      ["HASH", "NAME", "BACKEND", "ARCH", "TRITON", "WARPS", "STAGES", "SIZE", "MODIFIED", "HITS", "LAST ACCESS"],
+      units ? [...head, "IN UNITS"] : head,
       rows.map((k) => [
         k.staleGroupPaths ? c.yellow(`${shortHash(k.key)}*`) : shortHash(k.key),
         c.bold(k.name),
@@ -66,8 +81,9 @@ export async function run(o: ListOptions, g: GlobalOptions): Promise<number> {
         age(k.modifiedTime, now),
         k.hits,
         age(k.lastAccess, now),
+        ...(units ? [k.embedded || "-"] : []),
       ]),
-      [5, 6, 7, 9],
+      units ? [5, 6, 7, 9, 11] : [5, 6, 7, 9],
     ),
   );
   const bytes = rows.reduce((s, k) => s + k.totalSize, 0);

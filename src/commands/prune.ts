@@ -79,7 +79,7 @@ function buildPlan(
     keepRecentMs: o.keepRecent !== undefined ? parseDuration(o.keepRecent) : undefined,
     inFlightMs,
   };
-  const candidates: Candidate[] = ctx.db.queryKernels(filters).map((k: KernelRow) => {
+  const candidates: Candidate[] = ctx.db.queryKernels({ ...filters, onDisk: true }).map((k: KernelRow) => {
     const files = filesOf.get(k.path) ?? [];
     return { ...k, files, liveWriter: liveWriter(files) };
   });

@@ -30,7 +30,7 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
     for (const root of roots) {
       // the plan is made from the disk as it is now
       const s = await indexRoot(ctx.db, root, { mode, progress: process.stderr.isTTY === true });
-      const stale = ctx.db.queryKernels({ cacheDir: s.root }).filter((k) => k.staleGroupPaths);
+      const stale = ctx.db.queryKernels({ cacheDir: s.root, onDisk: true }).filter((k) => k.staleGroupPaths);
       plans.push({ root: s.root, plan: planRelocate(stale.map((k) => k.path)) });
     }
     const total = (k: "groupFiles" | "paths" | "left") => plans.reduce((s, p) => s + p.plan[k], 0);

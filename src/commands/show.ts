@@ -1,4 +1,5 @@
 import { McmError, NothingMatched } from "../core/errors.js";
+import { UnitStore } from "../db/units.js";
 import { age, iso, size } from "../report/format.js";
 import { kernelJson } from "../report/kernel-json.js";
 import { table } from "../report/table.js";
@@ -27,10 +28,12 @@ export async function run(prefix: string, o: { json?: boolean; cacheDir?: string
   } catch {
     meta = metadata; // malformed on disk: shown as the text it is
   }
+  const units = k.embedded > 0 ? new UnitStore(ctx.db).unitsOf(k.path) : [];
   if (o.json) {
     const h = ctx.db.lookupHistory(k.container, k.key);
     ctx.json({
       ...kernelJson(k),
+      ...(k.embedded > 0 ? { units } : {}),
       firstAccess: iso(h?.firstAccess ?? null),
       files,
       warnings: k.warnings,
@@ -58,12 +61,19 @@ export async function run(prefix: string, o: { json?: boolean; cacheDir?: string
     "lookups",
     `${k.hits} hits, ${k.misses} misses${ratio}; first ${age(h?.firstAccess ?? null)}, last ${age(k.lastAccess)}`,
   );
-  field(
-    "group paths",
-    k.staleGroupPaths
-      ? c.yellow("stale: they point at the cache's old location; Triton misses until they are rewritten")
-      : "current",
-  );
+  if (units.length) {
+    field(
+      "embedded in",
+      `${units.length} compile unit${units.length === 1 ? "" : "s"} (read-only: mcm never rewrites them)`,
+    );
+    for (const u of units) ctx.out(`${"".padEnd(16)}${u}`);
+  } else
+    field(
+      "group paths",
+      k.staleGroupPaths
+        ? c.yellow("stale: they point at the cache's old location; Triton misses until they are rewritten")
+        : "current",
+    );
   for (const w of k.warnings) ctx.out(c.yellow(`warning: ${w.path}: ${w.message}`));
   ctx.out("");
   ctx.out(

@@ -29,6 +29,8 @@ export interface KernelFilters {
   /** --cache-hit-higher N: hits > N */
   hitsAbove?: number;
   tritonVersion?: string;
+  /** only kernel folders on disk, not kernels embedded in vLLM compile units */
+  onDisk?: boolean;
 }
 
 export const SORT_FIELDS = ["name", "size", "modified", "hits", "last-access", "backend", "arch", "hash"] as const;

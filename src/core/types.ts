@@ -29,7 +29,8 @@ export type WarningCode =
   | "missing-binary"
   | "outside-root"
   | "vanished"
-  | "changed";
+  | "changed"
+  | "bad-artifact";
 
 /** Where a Triton cache dir sits inside a vLLM cache (all null elsewhere). */
 export interface VllmContext {
@@ -70,6 +71,38 @@ export interface KernelRecord extends VllmContext {
   /** the metadata JSON as read from disk, or null when missing or unreadable. */
   metadata: string | null;
   staleGroupPaths: boolean;
+  /** compile units that embed this kernel (a vLLM artifact); 0 for a kernel folder on disk */
+  embedded: number;
+  warnings: ScanWarning[];
+}
+
+/**
+ * How vLLM saved a compile unit: `legacy` Inductor and Triton cache folders;
+ * `binary` and `unpacked` Inductor standalone-compile artifacts (a file, a
+ * folder); `aot` and `mega-aot` a `model` file per rank under torch_aot_compile.
+ */
+export type UnitFormat = "binary" | "unpacked" | "aot" | "mega-aot";
+
+/** A compile unit a layout found: what to read. */
+export interface UnitSpec extends VllmContext {
+  path: string;
+  /** the folder holding it: the rank or prefix folder */
+  container: string;
+  format: UnitFormat;
+  /** compile range (a batch-size range) and piecewise subgraph, from the name */
+  rangeStart: number | null;
+  rangeEnd: number | null;
+  subgraph: number | null;
+}
+
+export interface UnitRecord extends UnitSpec {
+  root: string;
+  bytes: number;
+  files: number;
+  /** newest mtime in ms; -1 when it vanished */
+  mtime: number;
+  /** "<size>:<crc32>" of a file's content; null for a folder */
+  digest: string | null;
   warnings: ScanWarning[];
 }
 
@@ -136,6 +169,7 @@ export interface KernelRow extends VllmContext {
   fileCount: number;
   modifiedTime: number;
   staleGroupPaths: boolean;
+  embedded: number;
   warnings: ScanWarning[];
   firstSeen: number;
   hits: number;

@@ -36,7 +36,7 @@ const KERNEL_COLUMNS = `path, root, container, layout, key, name, backend, arch,
   shared, triton_version AS tritonVersion, total_size AS totalSize, ir_size AS irSize,
   asm_size AS asmSize, file_count AS fileCount, modified_time AS modifiedTime,
   stale_group AS staleGroupPaths, vllm_hash AS vllmHash, rank, prefix, warnings,
-  first_seen AS firstSeen, hits, misses, last_access AS lastAccess`;
+  first_seen AS firstSeen, hits, misses, last_access AS lastAccess, embedded`;
 
 const SORT_COLUMNS: Record<SortSpec["field"], string> = {
   name: "name",
@@ -118,7 +118,7 @@ export class IndexDb {
   countEntries(root: string): number {
     return this.db
       .prepare(
-        "SELECT (SELECT count(*) FROM kernels WHERE root = ?) + (SELECT count(*) FROM others WHERE root = ? AND dir_mtime >= 0)",
+        "SELECT (SELECT count(*) FROM kernels WHERE root = ? AND embedded = 0) + (SELECT count(*) FROM others WHERE root = ? AND dir_mtime >= 0)",
       )
       .pluck()
       .get(root, root) as number;
@@ -132,7 +132,7 @@ export class IndexDb {
     const m = new Map<string, KnownEntry>();
     const artifacts = "SELECT path, dir_mtime, 0 FROM others WHERE root = @root AND dir_mtime < 0";
     const sql = all
-      ? "SELECT path, dir_mtime, 1 FROM kernels WHERE root = @root UNION ALL SELECT path, dir_mtime, 0 FROM others WHERE root = @root"
+      ? "SELECT path, dir_mtime, 1 FROM kernels WHERE root = @root AND embedded = 0 UNION ALL SELECT path, dir_mtime, 0 FROM others WHERE root = @root"
       : artifacts;
     const rows = this.db.prepare(sql).raw().all({ root }) as [string, number, number][];
     for (const [p, mtime, k] of rows) m.set(p, { mtime, kernel: k === 1 });
@@ -150,8 +150,8 @@ export class IndexDb {
   private makeWriter() {
     const putKernel = this.db.prepare(`INSERT INTO kernels (path, root, container, layout, key, name, backend, arch,
         warp_size, num_warps, num_stages, num_ctas, shared, triton_version, total_size, ir_size, asm_size, file_count,
-        dir_mtime, modified_time, stale_group, vllm_hash, rank, prefix, warnings, first_seen, hits, misses, last_access)
-      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+        dir_mtime, modified_time, stale_group, vllm_hash, rank, prefix, warnings, first_seen, embedded, hits, misses, last_access)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
         coalesce(l.hits, 0), coalesce(l.misses, 0), l.last_access
       FROM (SELECT 1) LEFT JOIN lookups l ON l.container = ? AND l.key = ?
       WHERE true -- a new kernel starts with the lookups recorded for its key
@@ -162,7 +162,7 @@ export class IndexDb {
         total_size=excluded.total_size, ir_size=excluded.ir_size, asm_size=excluded.asm_size,
         file_count=excluded.file_count, dir_mtime=excluded.dir_mtime, modified_time=excluded.modified_time,
         stale_group=excluded.stale_group, vllm_hash=excluded.vllm_hash, rank=excluded.rank,
-        prefix=excluded.prefix, warnings=excluded.warnings`);
+        prefix=excluded.prefix, warnings=excluded.warnings, embedded=excluded.embedded`);
     const putBlob = this.db.prepare("INSERT OR REPLACE INTO kernel_blobs (path, files, metadata) VALUES (?, ?, ?)");
     const putOther = this.db.prepare(
       "INSERT OR REPLACE INTO others (path, root, container, kind, bytes, files, dir_mtime, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -199,6 +199,7 @@ export class IndexDb {
           k.prefix,
           warnText(k.warnings),
           Date.now(),
+          k.embedded,
           k.container,
           k.key,
         );
@@ -340,6 +341,8 @@ export class IndexDb {
     this.db.transaction(() => {
       this.db.prepare("DELETE FROM kernels WHERE root = ?").run(root);
       this.db.prepare("DELETE FROM others WHERE root = ?").run(root);
+      this.db.prepare("DELETE FROM units WHERE root = ?").run(root);
+      this.db.prepare("DELETE FROM compile_dirs WHERE root = ?").run(root);
       this.db.prepare("DELETE FROM roots WHERE path = ?").run(root);
     })();
   }
@@ -347,11 +350,12 @@ export class IndexDb {
   /** Every warning of a root: from its structure and from each entry. */
   warnings(root?: string): ScanWarning[] {
     const byRoot = root === undefined ? "" : "AND root = ?";
-    const args = root === undefined ? [] : [root, root];
+    const args = root === undefined ? [] : [root, root, root];
     // the partial indexes hold only rows with warnings: the planner would rather walk every row of the root
     const rows = this.db
       .prepare(`SELECT warnings FROM kernels INDEXED BY kernels_warned WHERE warnings IS NOT NULL ${byRoot}
-        UNION ALL SELECT warnings FROM others INDEXED BY others_warned WHERE warnings IS NOT NULL ${byRoot}`)
+        UNION ALL SELECT warnings FROM others INDEXED BY others_warned WHERE warnings IS NOT NULL ${byRoot}
+        UNION ALL SELECT warnings FROM units WHERE warnings IS NOT NULL ${byRoot}`)
       .pluck()
       .all(...args) as string[];
     const out: ScanWarning[] = [];
@@ -360,11 +364,17 @@ export class IndexDb {
     return out;
   }
 
+  /** Bytes of compiled code: kernel folders and compile units (which hold the embedded kernels). */
   rootBytes(root: string): number {
     return this.db
-      .prepare("SELECT coalesce(sum(total_size), 0) FROM kernels WHERE root = ?")
+      .prepare(`SELECT (SELECT coalesce(sum(total_size), 0) FROM kernels WHERE root = ? AND embedded = 0)
+        + (SELECT coalesce(sum(bytes), 0) FROM units WHERE root = ?)`)
       .pluck()
-      .get(root) as number;
+      .get(root, root) as number;
+  }
+
+  countEmbedded(root: string): number {
+    return this.db.prepare("SELECT count(*) FROM kernels WHERE root = ? AND embedded > 0").pluck().get(root) as number;
   }
 
   countKernels(root: string): number {
@@ -525,6 +535,7 @@ function filterSql(f: KernelFilters, now: number): { where: string; args: unknow
     c.push("hits > ?");
     a.push(f.hitsAbove);
   }
+  if (f.onDisk) c.push("embedded = 0");
   if (f.tritonVersion !== undefined) {
     c.push("(triton_version = ? OR substr(triton_version, 1, ?) = ?)");
     a.push(f.tritonVersion, f.tritonVersion.length + 1, `${f.tritonVersion}.`);

@@ -89,4 +89,44 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE hit_logs (path TEXT PRIMARY KEY, offset INTEGER NOT NULL);
   CREATE INDEX kernels_container_key ON kernels(container, key);
   `,
+  `
+  -- vLLM compile units (standalone-compile artifacts, AOT models): read whole,
+  -- never rewritten; the kernels they embed are kernel rows with embedded > 0
+  ALTER TABLE kernels ADD COLUMN embedded INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE units (
+    path TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    container TEXT NOT NULL,
+    vllm_hash TEXT,
+    rank TEXT,
+    prefix TEXT,
+    format TEXT NOT NULL,
+    range_start INTEGER,
+    range_end INTEGER,
+    subgraph INTEGER,
+    bytes INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    digest TEXT,
+    warnings TEXT
+  );
+  CREATE INDEX units_root ON units(root);
+  CREATE TABLE unit_kernels (
+    unit TEXT NOT NULL REFERENCES units(path) ON DELETE CASCADE,
+    kernel TEXT NOT NULL,
+    PRIMARY KEY (unit, kernel)
+  );
+  CREATE INDEX unit_kernels_kernel ON unit_kernels(kernel);
+  CREATE TABLE compile_dirs (
+    path TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    vllm_hash TEXT,
+    rank TEXT,
+    prefix TEXT,
+    factors TEXT,
+    model TEXT,
+    graph TEXT,
+    mtime REAL NOT NULL
+  );
+  `,
 ];

@@ -26,5 +26,7 @@ export function kernelJson(k: KernelRow) {
     staleGroupPaths: k.staleGroupPaths,
     warnings: k.warnings.length,
     ...(k.layout === "vllm" ? { vllmHash: k.vllmHash, rank: k.rank, prefix: k.prefix } : {}),
+    /** compile units (vLLM artifacts) that embed it; 0: a kernel folder on disk */
+    embeddedIn: k.embedded,
   };
 }

@@ -1,7 +1,7 @@
 // Reads one child of a Triton cache dir (a kernel folder, a launcher folder, ...)
 // with sync calls: a promise per file makes the walk several times slower.
 import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync } from "node:fs";
-import { type Backend, backendByBinaryExt, backendByName, IR_EXTS } from "../backends/index.js";
+import { backendByBinaryExt } from "../backends/index.js";
 import type {
   EntryRecord,
   FileKind,
@@ -13,6 +13,7 @@ import type {
   TritonDir,
 } from "../core/types.js";
 import { checkGroup, GROUP_RE, parseJson } from "./group.js";
+import { asObject, extOf, kernelFacts } from "./kernel-facts.js";
 import { errorCode, isInside, isMcmName, warn } from "./util.js";
 
 export interface EntryContext {
@@ -25,13 +26,6 @@ interface RawFile {
   name: string;
   size: number;
   mtime: number;
-}
-
-const ASM_EXTS = ["ptx", "amdgcn", "asm"];
-
-function extOf(name: string): string {
-  const i = name.lastIndexOf(".");
-  return i < 0 ? "" : name.slice(i + 1);
 }
 
 const LSTAT = { throwIfNoEntry: false } as const;
@@ -151,8 +145,6 @@ function readText(path: string, root: string, warnings: ScanWarning[]): { text: 
 }
 
 type Json = Record<string, unknown>;
-const asObject = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : {});
-const asInt = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 function readKernel(
   path: string,
@@ -190,25 +182,14 @@ function readKernel(
   }
   const groupText = readInto(groupName);
   raw.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const target = asObject(meta.target);
-
-  const backend = pickBackend(target, meta, raw);
-  const files: KernelFile[] = raw.map((f) => ({ name: f.name, kind: fileKind(f.name, name, backend), size: f.size }));
-  if (!files.some((f) => f.kind === "binary")) {
+  const facts = kernelFacts(name, meta, raw);
+  if (!facts.files.some((f) => f.kind === "binary")) {
     warnings.push(warn(path, "missing-binary", "kernel has no binary; Triton cannot load it"));
   }
 
   const stale = groupText !== null && checkGroup(`${path}/${groupName}`, groupText, path, key, warnings);
 
-  let totalSize = 0;
-  let irSize = 0;
-  let asmSize = 0;
   let modified = 0;
-  for (const f of files) {
-    totalSize += f.size;
-    if (f.kind === "ir") irSize += f.size;
-    if (f.kind === "asm") asmSize += f.size;
-  }
   for (const f of raw) modified = Math.max(modified, f.mtime);
 
   return {
@@ -218,19 +199,7 @@ function readKernel(
     container: ctx.dir.path,
     layout: ctx.layout,
     key,
-    name: typeof meta.name === "string" ? meta.name : name,
-    backend: backend?.name ?? (typeof target.backend === "string" ? target.backend : "unknown"),
-    arch: pickArch(backend, target, meta),
-    warpSize: asInt(target.warp_size) ?? asInt(meta.warp_size) ?? backend?.defaultWarpSize ?? null,
-    numWarps: asInt(meta.num_warps),
-    numStages: asInt(meta.num_stages),
-    numCtas: asInt(meta.num_ctas),
-    shared: asInt(meta.shared),
-    tritonVersion: typeof meta.triton_version === "string" ? meta.triton_version : null,
-    files,
-    totalSize,
-    irSize,
-    asmSize,
+    ...facts,
     dirMtime,
     modifiedTime: modified || dirMtime,
     metadata: metaText,
@@ -238,39 +207,9 @@ function readKernel(
     vllmHash: ctx.dir.vllmHash,
     rank: ctx.dir.rank,
     prefix: ctx.dir.prefix,
+    embedded: 0,
     warnings,
   };
-}
-
-function pickBackend(target: Json, meta: Json, files: RawFile[]): Backend | undefined {
-  for (const v of [target.backend, meta.backend_name, meta.device_type]) {
-    const b = typeof v === "string" ? backendByName(v) : undefined;
-    if (b) return b;
-  }
-  for (const f of files) {
-    const b = backendByBinaryExt(extOf(f.name));
-    if (b) return b;
-  }
-  return undefined;
-}
-
-function pickArch(backend: Backend | undefined, target: Json, meta: Json): string {
-  if (!backend) return typeof target.arch === "string" ? target.arch : "unknown";
-  for (const v of [target.arch, meta.arch, meta.capability, meta.cc]) {
-    const a = backend.archName(v);
-    if (a) return a;
-  }
-  return "unknown";
-}
-
-function fileKind(file: string, name: string, backend: Backend | undefined): FileKind {
-  if (file === `${name}.json`) return "metadata";
-  if (file === `__grp__${name}.json`) return "group";
-  const ext = extOf(file);
-  if (backend ? backend.binaryExts.includes(ext) : backendByBinaryExt(ext)) return "binary";
-  if (IR_EXTS.includes(ext)) return "ir";
-  if (backend?.asmExts.includes(ext) || (!backend && ASM_EXTS.includes(ext))) return "asm";
-  return "other";
 }
 
 function checkSymlink(p: string, root: string, warnings: ScanWarning[]): void {

@@ -6,14 +6,17 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { IndexSummary, Mode, ScanWarning } from "../core/types.js";
 import type { IndexDb } from "../db/index.js";
+import { UnitStore } from "../db/units.js";
 import { hitDirs, ingestHits } from "../hits/ingest.js";
 import { emptyWalk, layoutFor, NO_VLLM } from "../layouts/index.js";
 import { log } from "../log.js";
 import { readArtifact } from "./artifact.js";
 import { resolveCacheDir } from "./cache-dir.js";
+import { modelOf, readCompileDir } from "./compile-dir.js";
 import { bucketOf } from "./digest.js";
 import { checkBatch, type EntryBatch, type StoreCounts, settleBatch, storeBatch } from "./jobs.js";
 import { errorCode, isMcmName, warn } from "./util.js";
+import { readUnit } from "./vllm-unit.js";
 
 export interface IndexOptions {
   mode: Mode;
@@ -74,7 +77,23 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
     digests[b.dir.path] = Object.assign(digests[b.dir.path] ?? {}, c.digests);
   });
   lap(`checked ${entries} entries: ${counts.added + counts.updated} read`);
+  // compile units are read before the write lock is taken: only those that changed
+  const units = new UnitStore(db);
+  const unitsBefore = units.states(root);
+  const embeddedBefore = db.countEmbedded(root);
+  const unitsRead = walk.units
+    .filter((u) => {
+      const old = unitsBefore.get(u.path);
+      const st = statSync(u.path, { throwIfNoEntry: false });
+      // a folder's mtime does not follow its files: unpacked units are read again
+      return !old || !st?.isFile() || old.mtime !== st.mtimeMs || old.bytes !== st.size;
+    })
+    .map((u) => readUnit(u, root));
+  const model = walk.compileDirs.length ? modelOf(root, structural) : null;
+  const compileDirs = walk.compileDirs.map((d) => readCompileDir(d, root, model, structural));
+  lap(`read ${unitsRead.length} of ${walk.units.length} compile units`);
   let removed = counts.removed;
+  let embeddedAdded = 0;
   const w = db.writer();
   db.begin();
   try {
@@ -90,6 +109,10 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
       if (k.kernel) removed++;
       w.remove(path);
     }
+    for (const u of unitsRead) units.save(u, u.kernels);
+    removed += units.settle(root, new Set(walk.units.map((u) => u.path)));
+    units.saveCompileDirs(root, compileDirs);
+    embeddedAdded = Math.max(0, db.countEmbedded(root) - embeddedBefore);
     db.saveRoot({ path: root, layout: layout.name, warnings: structural, watch, digests });
     db.commit();
     lap("committed");
@@ -106,10 +129,10 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
     root,
     layout: layout.name,
     kernels,
-    added: counts.added,
+    added: counts.added + embeddedAdded,
     updated: counts.updated,
     removed,
-    unchanged: kernels - counts.added - counts.updated,
+    unchanged: kernels - counts.added - counts.updated - embeddedAdded,
     warnings,
     hits,
     seconds: (performance.now() - started) / 1000,

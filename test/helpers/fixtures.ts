@@ -6,12 +6,14 @@ import { join } from "node:path";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
 
-export type FixtureName = "triton-cache" | "torchinductor_root" | "vllm-cache";
+export type FixtureName = "triton-cache" | "torchinductor_root" | "vllm-cache" | "llama-binary-cache";
 
 const TARBALL: Record<FixtureName, string> = {
   "triton-cache": "h100-triton-cache.tar.gz",
   torchinductor_root: "h100-torchinductor_root.tar.gz",
   "vllm-cache": "h100-vllm-cache.tar.gz",
+  // written by a recent vLLM on a T4, from redhat-et/GKM (see fixtures/README.md)
+  "llama-binary-cache": "gkm-llama-vllm-binary-cache.tar.gz",
 };
 
 const made: string[] = [];

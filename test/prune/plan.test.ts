@@ -51,6 +51,7 @@ function kernel(key: string, over: Partial<Candidate> = {}): Candidate {
     vllmHash: null,
     rank: null,
     prefix: null,
+    embedded: 0,
     files,
     liveWriter: null,
     ...over,

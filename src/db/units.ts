@@ -1,0 +1,158 @@
+// vLLM compile units and the kernels they embed: the SQL for them.
+import type { KernelRecord, UnitRecord, VllmContext } from "../core/types.js";
+import type { EmbeddedKernel } from "../scan/vllm-unit.js";
+import type { IndexDb } from "./index.js";
+
+export interface UnitRow extends UnitRecord {
+  /** distinct kernels it embeds */
+  kernels: number;
+}
+
+/** What made the units of one folder: cache_key_factors.json, modelinfos/, computation_graph.py. */
+export interface CompileDirRecord extends VllmContext {
+  path: string;
+  root: string;
+  /** the selected factors (hashes, target device, CUDA version, the flags that pick the format) */
+  factors: Record<string, unknown> | null;
+  /** the model architecture, when modelinfos/ names one */
+  model: string | null;
+  /** a digest of the traced graph's signature: the same model compiled again has the same one */
+  graph: string | null;
+  mtime: number;
+}
+
+/** The path an embedded kernel is known by: one row per distinct kernel per compile folder. */
+export function embeddedPath(container: string, hash: string): string {
+  return `${container}#${hash}`;
+}
+
+export class UnitStore {
+  constructor(private readonly idx: IndexDb) {}
+
+  private get db() {
+    return this.idx.db;
+  }
+
+  /** mtime and size of each unit of a root when last read. */
+  states(root: string): Map<string, { mtime: number; bytes: number }> {
+    const rows = this.db.prepare("SELECT path, mtime, bytes FROM units WHERE root = ?").raw().all(root) as [
+      string,
+      number,
+      number,
+    ][];
+    return new Map(rows.map(([p, mtime, bytes]) => [p, { mtime, bytes }]));
+  }
+
+  /** Records a unit read again, and the kernels in it. Call inside a transaction. */
+  save(u: UnitRecord, kernels: EmbeddedKernel[]): void {
+    this.db
+      .prepare(`INSERT OR REPLACE INTO units (path, root, container, vllm_hash, rank, prefix, format, range_start,
+          range_end, subgraph, bytes, files, mtime, digest, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(
+        u.path,
+        u.root,
+        u.container,
+        u.vllmHash,
+        u.rank,
+        u.prefix,
+        u.format,
+        u.rangeStart,
+        u.rangeEnd,
+        u.subgraph,
+        u.bytes,
+        u.files,
+        u.mtime,
+        u.digest,
+        u.warnings.length ? JSON.stringify(u.warnings) : null,
+      );
+    this.db.prepare("DELETE FROM unit_kernels WHERE unit = ?").run(u.path);
+    const link = this.db.prepare("INSERT OR IGNORE INTO unit_kernels (unit, kernel) VALUES (?, ?)");
+    const w = this.idx.writer();
+    for (const k of kernels) {
+      const rec: KernelRecord = {
+        ...k,
+        kind: "kernel",
+        path: embeddedPath(u.container, k.hash),
+        root: u.root,
+        container: u.container,
+        layout: "vllm",
+        dirMtime: u.mtime,
+        modifiedTime: u.mtime,
+        staleGroupPaths: false,
+        vllmHash: u.vllmHash,
+        rank: u.rank,
+        prefix: u.prefix,
+        embedded: 1, // counted in settle()
+        warnings: [],
+      };
+      w.kernel(rec);
+      link.run(u.path, rec.path);
+    }
+  }
+
+  /** Forgets units of a root that are gone, then counts what embeds each kernel; kernels nothing embeds go. */
+  settle(root: string, seen: Set<string>): number {
+    let removed = 0;
+    const del = this.db.prepare("DELETE FROM units WHERE path = ?");
+    for (const p of this.states(root).keys()) if (!seen.has(p)) del.run(p);
+    removed += this.db
+      .prepare(`DELETE FROM kernels WHERE root = ? AND embedded > 0
+        AND NOT EXISTS (SELECT 1 FROM unit_kernels WHERE kernel = kernels.path)`)
+      .run(root).changes;
+    this.db
+      .prepare(`UPDATE kernels SET embedded = (SELECT count(*) FROM unit_kernels WHERE kernel = kernels.path)
+        WHERE root = ? AND embedded > 0`)
+      .run(root);
+    return removed;
+  }
+
+  saveCompileDirs(root: string, dirs: CompileDirRecord[]): void {
+    this.db.prepare("DELETE FROM compile_dirs WHERE root = ?").run(root);
+    const put = this.db.prepare(`INSERT OR REPLACE INTO compile_dirs (path, root, vllm_hash, rank, prefix, factors,
+      model, graph, mtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    for (const d of dirs) {
+      put.run(
+        d.path,
+        root,
+        d.vllmHash,
+        d.rank,
+        d.prefix,
+        d.factors && JSON.stringify(d.factors),
+        d.model,
+        d.graph,
+        d.mtime,
+      );
+    }
+  }
+
+  /** Units under `cacheDir` (a root or a folder in one), or all. */
+  units(cacheDir?: string): UnitRow[] {
+    const where = cacheDir ? "WHERE u.root = ? OR substr(u.path, 1, ?) = ?" : "";
+    const args = cacheDir ? [cacheDir, cacheDir.length + 1, `${cacheDir}/`] : [];
+    const rows = this.db
+      .prepare(`SELECT u.path, u.root, u.container, u.vllm_hash AS vllmHash, u.rank, u.prefix, u.format,
+          u.range_start AS rangeStart, u.range_end AS rangeEnd, u.subgraph, u.bytes, u.files, u.mtime, u.digest,
+          u.warnings, (SELECT count(*) FROM unit_kernels k WHERE k.unit = u.path) AS kernels
+        FROM units u ${where} ORDER BY u.path`)
+      .all(...args) as (Omit<UnitRow, "warnings"> & { warnings: string | null })[];
+    return rows.map((r) => ({ ...r, warnings: r.warnings ? JSON.parse(r.warnings) : [] }));
+  }
+
+  compileDirs(cacheDir?: string): CompileDirRecord[] {
+    const where = cacheDir ? "WHERE root = ? OR substr(path, 1, ?) = ?" : "";
+    const args = cacheDir ? [cacheDir, cacheDir.length + 1, `${cacheDir}/`] : [];
+    const rows = this.db
+      .prepare(`SELECT path, root, vllm_hash AS vllmHash, rank, prefix, factors, model, graph, mtime
+        FROM compile_dirs ${where} ORDER BY path`)
+      .all(...args) as (Omit<CompileDirRecord, "factors"> & { factors: string | null })[];
+    return rows.map((r) => ({ ...r, factors: r.factors ? JSON.parse(r.factors) : null }));
+  }
+
+  /** The units that embed a kernel (by its index path). */
+  unitsOf(kernelPath: string): string[] {
+    return this.db
+      .prepare("SELECT unit FROM unit_kernels WHERE kernel = ? ORDER BY unit")
+      .pluck()
+      .all(kernelPath) as string[];
+  }
+}

@@ -1,0 +1,462 @@
+// A reader of Python's pickle format that executes nothing: it decodes the
+// opcodes into plain values, and every object that pickle would build by
+// calling a class is kept as a PickledObject (the class's name, its
+// arguments, its state). PyTorch's cache artifacts are pickles; this reads
+// what they hold without Python, and without trusting them.
+
+/** An object pickle would have built by calling `cls`: nothing was called. */
+export interface PickledObject {
+  kind: "object";
+  /** "module.qualname" */
+  cls: string;
+  args: PickleValue[];
+  state: PickleValue;
+}
+
+export interface PickledGlobal {
+  kind: "global";
+  name: string;
+}
+
+export type PickleValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | PickleValue[]
+  | Map<PickleValue, PickleValue>
+  | PickledObject
+  | PickledGlobal;
+
+export class PickleError extends Error {}
+
+export interface PickleLimits {
+  /** most opcodes to run */
+  maxOps: number;
+  /** most values on the stack and in the memo together */
+  maxValues: number;
+  /** deepest nesting of MARKs */
+  maxMarks: number;
+}
+
+export const DEFAULT_PICKLE_LIMITS: PickleLimits = { maxOps: 20_000_000, maxValues: 5_000_000, maxMarks: 10_000 };
+
+const MARK = Symbol("mark");
+type Slot = PickleValue | typeof MARK;
+
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+const latin1 = new TextDecoder("latin1");
+
+/** Decodes one pickle from `data` (a view: byte strings in the result are views of it too). */
+export function readPickle(data: Uint8Array, limits: PickleLimits = DEFAULT_PICKLE_LIMITS): PickleValue {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let p = 0;
+  const stack: Slot[] = [];
+  const marks: number[] = [];
+  const memo = new Map<number, PickleValue>();
+  let ops = 0;
+
+  const need = (n: number) => {
+    if (n < 0 || p + n > data.length) throw new PickleError(`truncated at byte ${p}`);
+  };
+  const u8 = () => {
+    need(1);
+    return data[p++] as number;
+  };
+  const u16 = () => {
+    need(2);
+    const v = view.getUint16(p, true);
+    p += 2;
+    return v;
+  };
+  const u32 = () => {
+    need(4);
+    const v = view.getUint32(p, true);
+    p += 4;
+    return v;
+  };
+  const u64 = () => {
+    need(8);
+    const v = view.getBigUint64(p, true);
+    p += 8;
+    if (v > BigInt(data.length)) throw new PickleError(`length ${v} beyond the data at byte ${p}`);
+    return Number(v);
+  };
+  const take = (n: number) => {
+    need(n);
+    const b = data.subarray(p, p + n);
+    p += n;
+    return b;
+  };
+  const line = () => {
+    const end = data.indexOf(0x0a, p);
+    if (end < 0) throw new PickleError(`truncated line at byte ${p}`);
+    const s = latin1.decode(data.subarray(p, end));
+    p = end + 1;
+    return s;
+  };
+  const push = (v: PickleValue) => {
+    if (stack.length + memo.size >= limits.maxValues) throw new PickleError("too many values");
+    stack.push(v);
+  };
+  const pop = (): PickleValue => {
+    const v = stack.pop();
+    if (v === undefined || v === MARK) throw new PickleError(`stack underflow at byte ${p}`);
+    return v;
+  };
+  const top = (): PickleValue => {
+    const v = stack[stack.length - 1];
+    if (v === undefined || v === MARK) throw new PickleError(`empty stack at byte ${p}`);
+    return v;
+  };
+  const popMark = (): PickleValue[] => {
+    const at = marks.pop();
+    if (at === undefined) throw new PickleError(`no mark at byte ${p}`);
+    const items = stack.splice(at) as PickleValue[];
+    items.shift(); // the mark itself
+    return items;
+  };
+  const put = (i: number) => {
+    if (memo.size >= limits.maxValues) throw new PickleError("memo too big");
+    memo.set(i, top());
+  };
+  const get = (i: number) => {
+    const v = memo.get(i);
+    if (v === undefined) throw new PickleError(`memo ${i} unset at byte ${p}`);
+    push(v);
+  };
+  const setItems = (target: PickleValue, items: PickleValue[]) => {
+    const m = target instanceof Map ? target : isObject(target) ? stateMap(target) : null;
+    if (!m) throw new PickleError(`SETITEM on a non-dict at byte ${p}`);
+    for (let i = 0; i + 1 < items.length; i += 2) m.set(items[i] as PickleValue, items[i + 1] as PickleValue);
+  };
+  const append = (target: PickleValue, items: PickleValue[]) => {
+    if (Array.isArray(target)) target.push(...items);
+    else if (isObject(target))
+      target.args.push(...items); // list subclasses, sets built by REDUCE
+    else throw new PickleError(`APPEND on a non-list at byte ${p}`);
+  };
+  const object = (cls: PickleValue, args: PickleValue): PickledObject => ({
+    kind: "object",
+    cls: typeof cls === "object" && cls !== null && "kind" in cls && cls.kind === "global" ? cls.name : "?",
+    args: Array.isArray(args) ? [...args] : [args],
+    state: null,
+  });
+
+  for (;;) {
+    if (++ops > limits.maxOps) throw new PickleError("too many opcodes");
+    const op = u8();
+    switch (op) {
+      case 0x80: // PROTO
+        u8();
+        break;
+      case 0x95: // FRAME: a length hint only
+        u64();
+        break;
+      case 0x2e: // STOP
+        if (stack.length !== 1) throw new PickleError("STOP with a stack that is not one value");
+        return pop();
+      case 0x28: // MARK
+        if (marks.length >= limits.maxMarks) throw new PickleError("marks nested too deep");
+        marks.push(stack.length);
+        stack.push(MARK);
+        break;
+      case 0x30: // POP
+        if (stack[stack.length - 1] === MARK) popMark();
+        else pop();
+        break;
+      case 0x31: // POP_MARK
+        popMark();
+        break;
+      case 0x32: // DUP
+        push(top());
+        break;
+      case 0x4e: // NONE
+        push(null);
+        break;
+      case 0x88: // NEWTRUE
+        push(true);
+        break;
+      case 0x89: // NEWFALSE
+        push(false);
+        break;
+      case 0x4b: // BININT1
+        push(u8());
+        break;
+      case 0x4d: // BININT2
+        push(u16());
+        break;
+      case 0x4a: // BININT
+        need(4);
+        push(view.getInt32(p, true));
+        p += 4;
+        break;
+      case 0x8a: // LONG1
+        push(longOf(take(u8())));
+        break;
+      case 0x8b: // LONG4
+        push(longOf(take(u32())));
+        break;
+      case 0x49: {
+        // INT (text): also the protocol 0 booleans
+        const s = line();
+        push(s === "01" ? true : s === "00" ? false : Number(s));
+        break;
+      }
+      case 0x4c: // LONG (text)
+        push(Number(line().replace(/L$/, "")));
+        break;
+      case 0x47: // BINFLOAT
+        need(8);
+        push(view.getFloat64(p, false));
+        p += 8;
+        break;
+      case 0x46: // FLOAT (text)
+        push(Number(line()));
+        break;
+      case 0x8c: // SHORT_BINUNICODE
+        push(utf8.decode(take(u8())));
+        break;
+      case 0x58: // BINUNICODE
+        push(utf8.decode(take(u32())));
+        break;
+      case 0x8d: // BINUNICODE8
+        push(utf8.decode(take(u64())));
+        break;
+      case 0x56: // UNICODE (text, raw-unicode-escape)
+        push(line());
+        break;
+      case 0x55: // SHORT_BINSTRING
+        push(latin1.decode(take(u8())));
+        break;
+      case 0x54: // BINSTRING
+        push(latin1.decode(take(u32())));
+        break;
+      case 0x53: // STRING (text, quoted)
+        push(line().slice(1, -1));
+        break;
+      case 0x43: // SHORT_BINBYTES
+        push(take(u8()));
+        break;
+      case 0x42: // BINBYTES
+        push(take(u32()));
+        break;
+      case 0x8e: // BINBYTES8
+        push(take(u64()));
+        break;
+      case 0x96: // BYTEARRAY8
+        push(take(u64()));
+        break;
+      case 0x29: // EMPTY_TUPLE
+        push([]);
+        break;
+      case 0x85: // TUPLE1
+        push([pop()]);
+        break;
+      case 0x86: {
+        // TUPLE2
+        const b = pop();
+        push([pop(), b]);
+        break;
+      }
+      case 0x87: {
+        // TUPLE3
+        const c = pop();
+        const b = pop();
+        push([pop(), b, c]);
+        break;
+      }
+      case 0x74: // TUPLE
+      case 0x6c: // LIST
+        push(popMark());
+        break;
+      case 0x5d: // EMPTY_LIST
+        push([]);
+        break;
+      case 0x61: {
+        // APPEND
+        const v = pop();
+        append(top(), [v]);
+        break;
+      }
+      case 0x65: {
+        // APPENDS
+        const items = popMark();
+        append(top(), items);
+        break;
+      }
+      case 0x7d: // EMPTY_DICT
+        push(new Map());
+        break;
+      case 0x64: {
+        // DICT
+        const m = new Map<PickleValue, PickleValue>();
+        setItems(m, popMark());
+        push(m);
+        break;
+      }
+      case 0x73: {
+        // SETITEM
+        const v = pop();
+        const k = pop();
+        setItems(top(), [k, v]);
+        break;
+      }
+      case 0x75: {
+        // SETITEMS
+        const items = popMark();
+        setItems(top(), items);
+        break;
+      }
+      case 0x8f: // EMPTY_SET
+        push(object({ kind: "global", name: "builtins.set" }, []));
+        break;
+      case 0x90: {
+        // ADDITEMS
+        const items = popMark();
+        append(top(), items);
+        break;
+      }
+      case 0x91: // FROZENSET
+        push(object({ kind: "global", name: "builtins.frozenset" }, popMark()));
+        break;
+      case 0x94: // MEMOIZE
+        put(memo.size);
+        break;
+      case 0x71: // BINPUT
+        put(u8());
+        break;
+      case 0x72: // LONG_BINPUT
+        put(u32());
+        break;
+      case 0x70: // PUT (text)
+        put(Number(line()));
+        break;
+      case 0x68: // BINGET
+        get(u8());
+        break;
+      case 0x6a: // LONG_BINGET
+        get(u32());
+        break;
+      case 0x67: // GET (text)
+        get(Number(line()));
+        break;
+      case 0x63: {
+        // GLOBAL: "module\nname\n"
+        const mod = line();
+        push({ kind: "global", name: `${mod}.${line()}` });
+        break;
+      }
+      case 0x93: {
+        // STACK_GLOBAL
+        const name = pop();
+        const mod = pop();
+        push({ kind: "global", name: `${String(mod)}.${String(name)}` });
+        break;
+      }
+      case 0x52: {
+        // REDUCE: callable(*args), never called
+        const args = pop();
+        push(object(pop(), args));
+        break;
+      }
+      case 0x81: {
+        // NEWOBJ: cls.__new__(cls, *args)
+        const args = pop();
+        push(object(pop(), args));
+        break;
+      }
+      case 0x92: {
+        // NEWOBJ_EX
+        pop(); // kwargs
+        const args = pop();
+        push(object(pop(), args));
+        break;
+      }
+      case 0x69: {
+        // INST: "module\nname\n" then the marked args
+        const mod = line();
+        const name = line();
+        push(object({ kind: "global", name: `${mod}.${name}` }, popMark()));
+        break;
+      }
+      case 0x6f: {
+        // OBJ: mark, cls, args...
+        const items = popMark();
+        push(object(items[0] ?? null, items.slice(1)));
+        break;
+      }
+      case 0x62: {
+        // BUILD: obj.__setstate__(state), never called
+        const state = pop();
+        const target = top();
+        if (isObject(target)) target.state = state;
+        else if (target instanceof Map && state instanceof Map) for (const [k, v] of state) target.set(k, v);
+        break;
+      }
+      case 0x50: // PERSID
+        push({ kind: "global", name: `persistent:${line()}` });
+        break;
+      case 0x51: // BINPERSID
+        push(object({ kind: "global", name: "persistent" }, pop()));
+        break;
+      case 0x82: // EXT1
+        push({ kind: "global", name: `ext:${u8()}` });
+        break;
+      case 0x83: // EXT2
+        push({ kind: "global", name: `ext:${u16()}` });
+        break;
+      case 0x84: // EXT4
+        push({ kind: "global", name: `ext:${u32()}` });
+        break;
+      case 0x97: // NEXT_BUFFER: out-of-band data this reader does not have
+        push(null);
+        break;
+      case 0x98: // READONLY_BUFFER
+        break;
+      default:
+        throw new PickleError(`unknown opcode 0x${op.toString(16)} at byte ${p - 1}`);
+    }
+  }
+}
+
+export function isObject(v: PickleValue | undefined): v is PickledObject {
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    !(v instanceof Uint8Array) &&
+    !Array.isArray(v) &&
+    !(v instanceof Map) &&
+    v.kind === "object"
+  );
+}
+
+/** The attributes an object was given by BUILD (its __dict__), made a dict if it had none. */
+export function stateMap(o: PickledObject): Map<PickleValue, PickleValue> {
+  if (o.state instanceof Map) return o.state;
+  // (state, slotstate) pairs: the dict is the first, or the second when the first is None
+  if (Array.isArray(o.state)) {
+    const m = o.state.find((s) => s instanceof Map);
+    if (m instanceof Map) return m;
+  }
+  const m = new Map<PickleValue, PickleValue>();
+  o.state = m;
+  return m;
+}
+
+/** An attribute of a pickled object, or a key of a dict. */
+export function field(v: PickleValue | undefined, name: string): PickleValue | undefined {
+  if (v instanceof Map) return v.get(name);
+  if (isObject(v)) return stateMap(v).get(name);
+  return undefined;
+}
+
+function longOf(b: Uint8Array): number | bigint {
+  if (b.length === 0) return 0;
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i] as number);
+  if ((b[b.length - 1] as number) & 0x80) v -= 1n << BigInt(8 * b.length);
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
