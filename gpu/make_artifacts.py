@@ -497,9 +497,12 @@ def placeholders_of(gm, example_inputs):
             res.append({"name": node.name, "kind": "sym", "value": str(inp)})
         elif isinstance(inp, torch.Tensor):
             m = re.match(r"^l_(.+)_$", node.name, re.I)
-            shape = [int(d) if isinstance(d, int) else "s" for d in inp.shape]
+            ev = node.meta.get("example_value")
+            dims = ev.shape if isinstance(ev, torch.Tensor) else inp.shape
+            shape = [int(d) if isinstance(d, int) else "s" for d in dims]
             res.append({"name": node.name, "kind": "tensor", "arg": m.group(1) if m else node.name,
-                        "shape": shape, "dtype": str(inp.dtype), "symbolic_shape": [str(d) for d in inp.shape]})
+                        "shape": shape, "dtype": str(inp.dtype), "symbolic_shape": [str(d) for d in dims],
+                        "backend_example_input_type": type(inp).__name__})
         else:
             res.append({"name": node.name, "kind": "other", "type": type(inp).__name__})
     return res
@@ -682,6 +685,9 @@ def phase_compile_aot(spec):
         res["load_compiled_function_sig"] = str(inspect.signature(torch.compiler.load_compiled_function))
     except Exception as e:
         res["load_compiled_function_sig"] = repr(e)
+    # PyTorch 2.11 only attaches .aot_compile to torch.compile's wrapper when this is on
+    res["enable_aot_compile_default"] = repr(getattr(torch._dynamo.config, "enable_aot_compile", "<absent>"))
+    torch._dynamo.config.enable_aot_compile = True
     tensors = {a: make_tensor(a, EXAMPLE_S) for a in ARGS["aot"]}
     res["attempts"] = []
     for dynamic in (True, False):
@@ -697,8 +703,17 @@ def phase_compile_aot(spec):
             att["torch_compile_result_dir"] = [n for n in dir(compiled) if not n.startswith("__")]
             print("dir(torch.compile(fn)):", att["torch_compile_result_dir"], flush=True)
             t0 = time.time()
+            example = ((x, tensors["w_norm"], tensors["w_up"]), {})
             with torch.no_grad():
-                aot = compiled.aot_compile(((x, tensors["w_norm"], tensors["w_up"]), {}))
+                if hasattr(compiled, "aot_compile"):
+                    att["api"] = "torch.compile(fn, fullgraph=True).aot_compile((args, kwargs))"
+                    aot = compiled.aot_compile(example)
+                else:
+                    from torch._dynamo.aot_compile import aot_compile_fullgraph
+                    from torch._dynamo.hooks import Hooks
+                    att["api"] = "torch._dynamo.aot_compile.aot_compile_fullgraph (fallback)"
+                    aot = aot_compile_fullgraph(aot_fn, example, hooks=Hooks(),
+                                                backend=torch._TorchCompileInductorWrapper("default", None, False))
             att["aot_compile_seconds"] = round(time.time() - t0, 2)
             att["aot_type"] = f"{type(aot).__module__}.{type(aot).__qualname__}"
             att["aot_dir"] = [n for n in dir(aot) if not n.startswith("__")]
@@ -712,7 +727,9 @@ def phase_compile_aot(spec):
                 pass
             os.makedirs(os.path.dirname(AOT_MODEL), exist_ok=True)
             ret = aot.save_compiled_function(AOT_MODEL)
-            att["save_returned"] = repr(ret)[:300]
+            att["save_returned_type"] = f"{type(ret).__module__}.{type(ret).__qualname__}"
+            att["save_returned_fields"] = [n for n in dir(ret) if not n.startswith("_")]
+            att["save_returned_external_data"] = repr(getattr(ret, "external_data", None))[:300]
             att["saved"] = os.path.exists(AOT_MODEL)
             runs = []
             for s in RUN_SIZES if dynamic else (EXAMPLE_S,):
@@ -756,6 +773,7 @@ def phase_load(spec):
             loaded = CA.load(path=spec["path"], format=spec["format"])
             res["loaded_type"] = f"{type(loaded).__module__}.{type(loaded).__qualname__}"
         else:
+            torch._dynamo.config.enable_aot_compile = True
             lcf = torch.compiler.load_compiled_function
             params = inspect.signature(lcf).parameters
             with open(spec["path"], "rb") as fh:
@@ -895,7 +913,8 @@ def torch_src_tarball(dst):
               "torch/compiler/__init__.py", "torch/compiler/_runtime_cache.py", "torch/_dynamo/package.py",
               "torch/_inductor/output_code.py", "torch/_inductor/runtime/cache_dir_utils.py",
               "torch/_inductor/runtime/runtime_utils.py", "torch/_inductor/runtime/static_cuda_launcher.py",
-              "torch/_inductor/__init__.py", "torch/_inductor/codecache.py"]
+              "torch/_inductor/__init__.py", "torch/_inductor/codecache.py", "torch/_dynamo/eval_frame.py",
+              "torch/_dynamo/config.py"]
     defining = []
     try:
         g = subprocess.run(["grep", "-rl", "--include=*.py", "def save_compiled_function", tdir],

@@ -84,15 +84,19 @@ export async function main(argv: string[]): Promise<number> {
   addFilterOptions(
     program
       .command("prune")
-      .description("free space: IR-only by default, --full, --deduplicate [--link] or --max-size; plans first")
+      .description("free space: IR-only by default, --full, --deduplicate [--link], --max-size or --stale; plans first")
       .addHelpText(
         "after",
-        "\nExamples:\n  mcm prune --older-than 90d\n  mcm prune --name unstable_kernel --full -y\n  mcm prune --deduplicate -y\n  mcm prune --max-size 20G --keep-recent 7d",
+        "\nExamples:\n  mcm prune --older-than 90d\n  mcm prune --name unstable_kernel --full -y\n  mcm prune --deduplicate -y\n  mcm prune --max-size 20G --keep-recent 7d\n  mcm prune --stale --cache-dir ~/.cache/vllm --dry-run",
       ),
   )
-    .option("--full", "remove matching kernels whole")
+    .option("--full", "remove matching kernels whole (vLLM: whole compile folders)")
     .option("--deduplicate", "remove kernels identical to a newer one (same binary, same metadata but hash)")
-    .option("--link", "with --deduplicate: hard-link identical files instead of removing kernels")
+    .option(
+      "--link",
+      "with --deduplicate: hard-link identical files instead of removing kernels (vLLM: byte-identical artifacts)",
+    )
+    .option("--stale", "vLLM: remove compile folders a newer vLLM or compiler superseded (same model and rank)")
     .option("--asm", "IR-only mode: remove the assembly (.ptx, .amdgcn) too")
     .option("--max-size <size>", "evict least recently used kernels until each cache fits: 500M, 20G, 1.5Gi")
     .option("--keep-recent <duration>", "never touch kernels used or written within: 12h, 7d")

@@ -4,12 +4,22 @@ import { McmError } from "../core/errors.js";
 import type { KernelFilters } from "../core/filters.js";
 import { parseSize } from "../core/size.js";
 import type { KernelFile, KernelRow, ScanWarning } from "../core/types.js";
+import { UnitStore } from "../db/units.js";
 import { verbosity } from "../log.js";
 import { applyPlan, DEFAULT_GRACE_MS, DEFAULT_IN_FLIGHT_MS } from "../prune/apply.js";
 import { findDuplicates } from "../prune/fingerprint.js";
 import { lockRoot, pidAlive } from "../prune/lock.js";
-import { type Candidate, type PrunePlan, planDeduplicate, planFull, planIrOnly, planMaxSize } from "../prune/plan.js";
+import {
+  type Candidate,
+  finish,
+  type PrunePlan,
+  planDeduplicate,
+  planFull,
+  planIrOnly,
+  planMaxSize,
+} from "../prune/plan.js";
 import { emptyTrash } from "../prune/trash.js";
+import { planUnitLinks, planUnitsFull, planUnitsStale, type UnitPlan } from "../prune/units-plan.js";
 import { writerPids } from "../prune/unpublish.js";
 import { confirm, requireConfirmable } from "../report/confirm.js";
 import { plural, shortHash, size } from "../report/format.js";
@@ -28,6 +38,7 @@ import {
 
 export interface PruneOptions extends FilterOptions {
   full?: boolean;
+  stale?: boolean;
   deduplicate?: boolean;
   link?: boolean;
   asm?: boolean;
@@ -43,9 +54,12 @@ const SHOWN = 50;
 const LSTAT = { throwIfNoEntry: false } as const;
 
 function checkFlags(o: PruneOptions): void {
-  const modes = [o.full && "--full", o.deduplicate && "--deduplicate", o.maxSize !== undefined && "--max-size"].filter(
-    Boolean,
-  );
+  const modes = [
+    o.full && "--full",
+    o.stale && "--stale",
+    o.deduplicate && "--deduplicate",
+    o.maxSize !== undefined && "--max-size",
+  ].filter(Boolean);
   if (modes.length > 1) throw new McmError(`${modes.join(" and ")} cannot be combined: pick one mode`);
   if (o.link && !o.deduplicate) throw new McmError("--link goes with --deduplicate");
   if (o.asm && modes.length) throw new McmError("--asm goes with the default IR-only mode");
@@ -83,22 +97,44 @@ function buildPlan(
     const files = filesOf.get(k.path) ?? [];
     return { ...k, files, liveWriter: liveWriter(files) };
   });
-  if (o.full) return planFull(candidates, protect);
+  // vLLM compile units are chosen by where they are and their age, never by what kernels they embed
+  const store = new UnitStore(ctx.db);
+  const byKernel = ["name", "backend", "arch", "tritonVersion", "hitsBelow", "hitsAbove"] as const;
+  const unitsInScope =
+    byKernel.some((f) => filters[f] !== undefined) ||
+    (filters.mode !== undefined && filters.mode !== "auto" && filters.mode !== "vllm")
+      ? []
+      : store.units(filters.cacheDir);
+  const withUnits = (plan: PrunePlan, units: UnitPlan) =>
+    finish(plan.mode, [...plan.entries, ...units.entries], [...plan.skipped, ...units.skipped]);
+  if (o.full) return withUnits(planFull(candidates, protect), planUnitsFull(unitsInScope, { ...protect, ...filters }));
+  if (o.stale)
+    return withUnits(
+      finish("stale", [], []),
+      planUnitsStale(unitsInScope, store.compileDirs(filters.cacheDir), protect),
+    );
   if (o.maxSize !== undefined) return planMaxSize(candidates, parseSize(o.maxSize), protect);
   if (o.deduplicate) {
     const groups = findDuplicates(candidates, o.link === true, warnings);
-    return planDeduplicate(groups, { ...protect, link: o.link === true });
+    const plan = planDeduplicate(groups, { ...protect, link: o.link === true });
+    return o.link ? withUnits(plan, planUnitLinks(unitsInScope, protect)) : plan;
   }
   return planIrOnly(candidates, { ...protect, asm: o.asm === true });
 }
 
 function describe(plan: PrunePlan): string {
+  const where = [
+    plan.kernels || !plan.units ? plural(plan.kernels, "kernel") : "",
+    plan.units ? plural(plan.units, "compile folder") : "",
+  ]
+    .filter(Boolean)
+    .join(" and ");
   const what =
     plan.mode === "ir-only"
-      ? `remove ${plural(plan.files, "file")} from ${plural(plan.kernels, "kernel")}`
-      : plan.entries.some((e) => e.action === "link-files")
-        ? `hard-link ${plural(plan.files, "duplicate file")} in ${plural(plan.kernels, "kernel")}`
-        : `remove ${plural(plan.kernels, "kernel")} (${plural(plan.files, "file")})`;
+      ? `remove ${plural(plan.files, "file")} from ${where}`
+      : plan.entries.some((e) => e.links)
+        ? `hard-link ${plural(plan.files, "duplicate file")} in ${where}`
+        : `remove ${where} (${plural(plan.files, "file")})`;
   return `Plan (${plan.mode}): ${what}, freeing ${size(plan.bytes)}`;
 }
 
@@ -115,7 +151,7 @@ function printPlan(ctx: Context, plan: PrunePlan, showRoot: boolean): void {
           shortHash(e.hash),
           e.name,
           ...rootCol(e.root),
-          e.action === "link-files" ? (e.links?.length ?? 0) : e.files.length,
+          e.links ? e.links.length : e.files.length,
           size(e.bytes),
           e.reason,
         ]),
@@ -155,6 +191,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
     const report = (applied: boolean, freed: unknown) => ({
       mode: plan.mode,
       kernels: plan.kernels,
+      units: plan.units,
       files: plan.files,
       bytes: plan.bytes,
       applied,
@@ -197,8 +234,9 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
     const freed = { kernels: done.kernels, files: done.files, bytes: done.bytes };
     if (o.json) ctx.json(report(true, freed));
     else {
-      const verb = plan.entries.some((e) => e.action === "link-files") ? "Linked" : "Removed";
-      ctx.out(`${verb} ${plural(done.files, "file")} in ${plural(done.kernels, "kernel")}: ${size(done.bytes)} freed.`);
+      const verb = plan.entries.some((e) => e.links) ? "Linked" : "Removed";
+      const what = plan.units && !plan.kernels ? "compile folder" : plan.units ? "kernel or compile folder" : "kernel";
+      ctx.out(`${verb} ${plural(done.files, "file")} in ${plural(done.kernels, what)}: ${size(done.bytes)} freed.`);
     }
     reportWarnings(warnings);
     return 0;

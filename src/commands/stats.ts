@@ -1,4 +1,6 @@
+import { summarizeUnits } from "../core/compile-units.js";
 import type { KernelFilters } from "../core/filters.js";
+import { UnitStore } from "../db/units.js";
 import { size } from "../report/format.js";
 import { table } from "../report/table.js";
 import { type GlobalOptions, indexedRoots, openContext, parseFilters } from "./context.js";
@@ -9,6 +11,15 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
   const roots = await indexedRoots(ctx, filters);
 
   const t = ctx.db.kernelTotals(filters);
+  // what IR-only pruning can free: kernel folders on disk (never what an artifact embeds)
+  const disk = ctx.db.kernelTotals({ ...filters, onDisk: true });
+  const store = new UnitStore(ctx.db);
+  const dirs = store.compileDirs(filters.cacheDir);
+  const models = (h: string) => {
+    const found = new Set(dirs.filter((d) => d.vllmHash === h && d.model).map((d) => d.model as string));
+    return found.size === 1 ? ([...found][0] as string) : null;
+  };
+  const compileUnits = summarizeUnits(store.units(filters.cacheDir), models);
   const others = ctx.db.otherGroups(filters.cacheDir);
   const warnings = roots.flatMap((r) => ctx.db.warnings(r.path));
   const lookups = t.hits + t.misses;
@@ -28,7 +39,12 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
     topNames: ctx.db.kernelGroups(filters, "name", 10),
     nonKernel: others,
     nonKernelBytes: others.reduce((s, x) => s + x.bytes, 0),
-    reclaimable: { irOnly: t.irBytes, irAndAssembly: t.irBytes + t.asmBytes },
+    compileUnits,
+    reclaimable: {
+      irOnly: disk.irBytes,
+      irAndAssembly: disk.irBytes + disk.asmBytes,
+      byLinkingIdentical: compileUnits.reduce((n, u) => n + u.duplicateBytes, 0),
+    },
     staleGroupPaths: t.staleGroup,
     hits: t.hits,
     misses: t.misses,
@@ -75,6 +91,26 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
   ctx.out(groups("TRITON", report.byTritonVersion));
   h("Top names");
   ctx.out(groups("NAME", report.topNames));
+  if (compileUnits.length) {
+    h("vLLM compile units (read whole; the kernels above are inside them)");
+    ctx.out(
+      table(
+        ["HASH", "MODEL", "FORMAT", "RANKS", "PREFIXES", "RANGES", "UNITS", "SIZE", "IDENTICAL"],
+        compileUnits.map((u) => [
+          u.vllmHash,
+          u.model ?? "-",
+          u.formats.join(","),
+          u.ranks.join(",") || "-",
+          u.prefixes.join(",") || "-",
+          u.ranges.join(",") || "-",
+          u.units,
+          size(u.bytes),
+          size(u.duplicateBytes),
+        ]),
+        [6, 7, 8],
+      ),
+    );
+  }
   h("Not kernels");
   ctx.out(
     others.length
@@ -86,7 +122,12 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
       : "none",
   );
   h("Reclaimable");
-  ctx.out(`IR-only prune: ${size(t.irBytes)}; with assembly: ${size(t.irBytes + t.asmBytes)}`);
+  ctx.out(
+    `IR-only prune: ${size(disk.irBytes)}; with assembly: ${size(disk.irBytes + disk.asmBytes)}` +
+      (report.reclaimable.byLinkingIdentical
+        ? `; hard-linking identical compile units (prune --deduplicate --link): ${size(report.reclaimable.byLinkingIdentical)}`
+        : ""),
+  );
   h("Health");
   ctx.out(
     t.staleGroup

@@ -103,6 +103,8 @@ export interface UnitRecord extends UnitSpec {
   mtime: number;
   /** "<size>:<crc32>" of a file's content; null for a folder */
   digest: string | null;
+  /** "<dev>:<ino>" of a file: hard-linked copies share it */
+  inode: string | null;
   warnings: ScanWarning[];
 }
 

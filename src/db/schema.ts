@@ -108,6 +108,7 @@ export const MIGRATIONS: readonly string[] = [
     files INTEGER NOT NULL,
     mtime REAL NOT NULL,
     digest TEXT,
+    inode TEXT,
     warnings TEXT
   );
   CREATE INDEX units_root ON units(root);

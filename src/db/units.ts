@@ -34,20 +34,21 @@ export class UnitStore {
   }
 
   /** mtime and size of each unit of a root when last read. */
-  states(root: string): Map<string, { mtime: number; bytes: number }> {
-    const rows = this.db.prepare("SELECT path, mtime, bytes FROM units WHERE root = ?").raw().all(root) as [
+  states(root: string): Map<string, { mtime: number; bytes: number; inode: string | null }> {
+    const rows = this.db.prepare("SELECT path, mtime, bytes, inode FROM units WHERE root = ?").raw().all(root) as [
       string,
       number,
       number,
+      string | null,
     ][];
-    return new Map(rows.map(([p, mtime, bytes]) => [p, { mtime, bytes }]));
+    return new Map(rows.map(([p, mtime, bytes, inode]) => [p, { mtime, bytes, inode }]));
   }
 
   /** Records a unit read again, and the kernels in it. Call inside a transaction. */
   save(u: UnitRecord, kernels: EmbeddedKernel[]): void {
     this.db
       .prepare(`INSERT OR REPLACE INTO units (path, root, container, vllm_hash, rank, prefix, format, range_start,
-          range_end, subgraph, bytes, files, mtime, digest, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+          range_end, subgraph, bytes, files, mtime, digest, inode, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(
         u.path,
         u.root,
@@ -63,6 +64,7 @@ export class UnitStore {
         u.files,
         u.mtime,
         u.digest,
+        u.inode,
         u.warnings.length ? JSON.stringify(u.warnings) : null,
       );
     this.db.prepare("DELETE FROM unit_kernels WHERE unit = ?").run(u.path);
@@ -131,7 +133,7 @@ export class UnitStore {
     const args = cacheDir ? [cacheDir, cacheDir.length + 1, `${cacheDir}/`] : [];
     const rows = this.db
       .prepare(`SELECT u.path, u.root, u.container, u.vllm_hash AS vllmHash, u.rank, u.prefix, u.format,
-          u.range_start AS rangeStart, u.range_end AS rangeEnd, u.subgraph, u.bytes, u.files, u.mtime, u.digest,
+          u.range_start AS rangeStart, u.range_end AS rangeEnd, u.subgraph, u.bytes, u.files, u.mtime, u.digest, u.inode,
           u.warnings, (SELECT count(*) FROM unit_kernels k WHERE k.unit = u.path) AS kernels
         FROM units u ${where} ORDER BY u.path`)
       .all(...args) as (Omit<UnitRow, "warnings"> & { warnings: string | null })[];
@@ -146,6 +148,12 @@ export class UnitStore {
         FROM compile_dirs ${where} ORDER BY path`)
       .all(...args) as (Omit<CompileDirRecord, "factors"> & { factors: string | null })[];
     return rows.map((r) => ({ ...r, factors: r.factors ? JSON.parse(r.factors) : null }));
+  }
+
+  /** The metadata hashes of the kernels a unit embeds. */
+  kernelHashesOf(unitPath: string): string[] {
+    const paths = this.db.prepare("SELECT kernel FROM unit_kernels WHERE unit = ?").pluck().all(unitPath) as string[];
+    return paths.map((p) => p.slice(p.lastIndexOf("#") + 1)).sort();
   }
 
   /** The units that embed a kernel (by its index path). */

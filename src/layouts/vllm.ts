@@ -84,6 +84,11 @@ function walkAot(dir: string, out: WalkResult): void {
     out.watchDirs.push(hp);
     for (const r of listDir(hp, out.warnings)) {
       const rp = `${hp}/${r.name}`;
+      // a plain AOT model loads its graphs through this Inductor cache
+      if (r.isDirectory() && r.name === "inductor_cache") {
+        inductor.walk(rp, out, { vllmHash: h.name, rank: null, prefix: null });
+        continue;
+      }
       if (!r.isDirectory() || !/^rank_/.test(r.name)) {
         out.artifacts.push({ path: rp, kind: "vllm-artifact" });
         continue;

@@ -6,7 +6,7 @@
 // group file is rewritten without it), then one grace period lets the readers
 // that had already looked finish, then only what nobody wrote since goes.
 import { randomBytes } from "node:crypto";
-import { linkSync, lstatSync, mkdirSync, realpathSync, renameSync, unlinkSync } from "node:fs";
+import { linkSync, lstatSync, mkdirSync, realpathSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { BACKENDS } from "../backends/index.js";
 import { McmError } from "../core/errors.js";
@@ -14,6 +14,7 @@ import type { ScanWarning } from "../core/types.js";
 import { errorCode, isInside, warn } from "../scan/util.js";
 import { pidAlive } from "./lock.js";
 import type { PlanEntry, PrunePlan } from "./plan.js";
+import { sameContent } from "./same-content.js";
 import { emptyTrash, trashDir } from "./trash.js";
 import {
   changedSince,
@@ -22,7 +23,9 @@ import {
   groupFiles,
   listedIn,
   newestWrite,
+  republishUnits,
   unpublish,
+  unpublishUnits,
   writerPids,
 } from "./unpublish.js";
 
@@ -116,7 +119,7 @@ export async function applyPlan(plan: PrunePlan, opts: ApplyOptions): Promise<Ap
   for (const e of plan.entries) {
     if (!folderOk(e, result.warnings, realParent)) continue;
     guarded(e, () => {
-      if (e.action === "link-files") {
+      if (e.action === "link-files" || e.action === "link-units") {
         linkFiles(e, opts.dryRun, result);
         return;
       }
@@ -131,7 +134,10 @@ export async function applyPlan(plan: PrunePlan, opts: ApplyOptions): Promise<Ap
         result.warnings.push(warn(e.path, "changed", "no group file: nothing Triton reads; left alone"));
         return;
       }
-      if (!opts.dryRun) unpublish(e.path, state, e.action === "remove-kernel" ? "all" : e.files);
+      if (opts.dryRun) {
+        // the same checks, no change
+      } else if (e.action === "remove-unit") unpublishUnits(e.path, state);
+      else unpublish(e.path, state, e.action === "remove-kernel" ? "all" : e.files);
       waiting.push({ e, state });
     });
   }
@@ -145,7 +151,8 @@ export async function applyPlan(plan: PrunePlan, opts: ApplyOptions): Promise<Ap
   const trashRoots = new Set<string>();
   for (const u of waiting) {
     guarded(u.e, () => {
-      if (u.e.action === "remove-kernel") removeKernel(u, opts.dryRun, result, trashRoots);
+      if (u.e.action === "remove-kernel" || u.e.action === "remove-unit")
+        removeKernel(u, opts.dryRun, result, trashRoots);
       else removeFiles(u, opts.dryRun, result);
     });
   }
@@ -158,6 +165,7 @@ function removeKernel(u: Unpublished, dryRun: boolean, r: ApplyResult, trashRoot
   const changed = changedSince(u.state, folderState(e.path));
   if (changed.length) {
     r.warnings.push(warn(e.path, "changed", `written since it was unpublished (${changed[0]}): a compile; left alone`));
+    if (e.action === "remove-unit" && !dryRun) republishUnits(e.path);
     return;
   }
   if (!dryRun) {
@@ -176,6 +184,7 @@ function removeKernel(u: Unpublished, dryRun: boolean, r: ApplyResult, trashRoot
       }
     }
   }
+  if (e.action === "remove-unit" && !dryRun) removeEmptyParents(e.path, e.root);
   r.changes.push({ path: e.path, gone: true, removedFiles: e.files });
   r.kernels++;
   r.files += e.files.length;
@@ -230,8 +239,13 @@ function linkFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult): void {
     const p = `${e.path}/${step.file}`;
     const a = lstatSync(step.target, { throwIfNoEntry: false });
     const b = lstatSync(p, { throwIfNoEntry: false });
-    if (!a?.isFile() || !b?.isFile() || a.size !== b.size) {
+    if (!a?.isFile() || !b?.isFile() || a.size !== b.size || !isInside(e.root, step.target)) {
       r.warnings.push(warn(p, "changed", "changed since the plan was made; not linked"));
+      continue;
+    }
+    if (a.ino === b.ino && a.dev === b.dev) continue;
+    if (!sameContent(step.target, p)) {
+      r.warnings.push(warn(p, "changed", "its bytes differ from its twin's now; not linked"));
       continue;
     }
     if (!dryRun) {
@@ -261,5 +275,17 @@ function linkFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult): void {
   if (linked) {
     r.kernels++;
     r.changes.push({ path: e.path, gone: false, removedFiles: [] });
+  }
+}
+
+/** A rank or hash folder left empty by removing its compile folders goes too (rmdir: never a full one). */
+function removeEmptyParents(path: string, root: string): void {
+  for (let dir = dirname(path); isInside(root, dir) && dir !== root && !dir.endsWith("/torch_compile_cache"); ) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return;
+    }
+    dir = dirname(dir);
   }
 }

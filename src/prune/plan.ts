@@ -1,8 +1,11 @@
 // Pure planning: which kernels and files a prune touches, and why. No I/O here.
 import type { KernelFile, KernelRow } from "../core/types.js";
 
-export type PruneMode = "ir-only" | "full" | "deduplicate" | "max-size";
-export type PlanAction = "remove-files" | "remove-kernel" | "link-files";
+export type PruneMode = "ir-only" | "full" | "deduplicate" | "max-size" | "stale";
+/** remove-unit and link-units act on vLLM compile units (prune/units-plan.ts) */
+export type PlanAction = "remove-files" | "remove-kernel" | "link-files" | "remove-unit" | "link-units";
+
+export const isUnitAction = (a: PlanAction) => a === "remove-unit" || a === "link-units";
 
 export interface Candidate extends KernelRow {
   files: KernelFile[];
@@ -42,6 +45,8 @@ export interface SkippedEntry {
 export interface PrunePlan {
   mode: PruneMode;
   kernels: number;
+  /** compile folders removed or linked (vLLM) */
+  units: number;
   files: number;
   bytes: number;
   entries: PlanEntry[];
@@ -70,11 +75,13 @@ function protectedReason(k: Candidate, o: ProtectOptions): string | null {
   return null;
 }
 
-function finish(mode: PruneMode, entries: PlanEntry[], skipped: SkippedEntry[]): PrunePlan {
+export function finish(mode: PruneMode, entries: PlanEntry[], skipped: SkippedEntry[]): PrunePlan {
+  const units = entries.filter((e) => isUnitAction(e.action)).length;
   return {
     mode,
-    kernels: entries.length,
-    files: entries.reduce((n, e) => n + (e.action === "link-files" ? (e.links?.length ?? 0) : e.files.length), 0),
+    kernels: entries.length - units,
+    units,
+    files: entries.reduce((n, e) => n + (e.links ? e.links.length : e.files.length), 0),
     bytes: entries.reduce((n, e) => n + e.bytes, 0),
     entries,
     skipped,

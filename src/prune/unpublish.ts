@@ -3,7 +3,7 @@
 // first changes the group file (atomically), waits out the readers that had
 // already read it, and only then removes files, and only files nobody wrote
 // since. This module holds the first step and the "nobody wrote since" check.
-import { lstatSync, readdirSync, readFileSync, utimesSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, renameSync, utimesSync } from "node:fs";
 import { writeFileAtomic } from "../atomic-write.js";
 import { GROUP_RE, groupChildren, groupWithout } from "../scan/group.js";
 
@@ -77,5 +77,28 @@ export function unpublish(dir: string, state: FolderState, goes: string[] | "all
     // the kernel was not compiled again: keep its date, or it would look like a compile in flight
     utimesSync(path, was.atime, was.mtime);
     noteEntry(state, dir, g);
+  }
+}
+
+/** vLLM loads the units a folder's vllm_compile_cache.py lists; without it, a new process compiles afresh. */
+export const VLLM_INDEX = "vllm_compile_cache.py";
+const VLLM_INDEX_AWAY = ".mcm-unpublished-vllm_compile_cache.py";
+
+/** Takes a compile folder's vllm_compile_cache.py out of vLLM's sight (a rename: it can come back). */
+export function unpublishUnits(dir: string, state: FolderState): void {
+  if (!state.has(VLLM_INDEX)) return;
+  renameSync(`${dir}/${VLLM_INDEX}`, `${dir}/${VLLM_INDEX_AWAY}`);
+  noteEntry(state, dir, VLLM_INDEX);
+  noteEntry(state, dir, VLLM_INDEX_AWAY);
+}
+
+/** Puts back what unpublishUnits took, unless vLLM wrote a new one meanwhile. */
+export function republishUnits(dir: string): void {
+  try {
+    if (!lstatSync(`${dir}/${VLLM_INDEX}`, { throwIfNoEntry: false })) {
+      renameSync(`${dir}/${VLLM_INDEX_AWAY}`, `${dir}/${VLLM_INDEX}`);
+    }
+  } catch {
+    // nothing was taken
   }
 }

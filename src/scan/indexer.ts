@@ -86,7 +86,9 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
       const old = unitsBefore.get(u.path);
       const st = statSync(u.path, { throwIfNoEntry: false });
       // a folder's mtime does not follow its files: unpacked units are read again
-      return !old || !st?.isFile() || old.mtime !== st.mtimeMs || old.bytes !== st.size;
+      const same =
+        st?.isFile() && old?.mtime === st.mtimeMs && old.bytes === st.size && old.inode === `${st.dev}:${st.ino}`;
+      return !same;
     })
     .map((u) => readUnit(u, root));
   const model = walk.compileDirs.length ? modelOf(root, structural) : null;

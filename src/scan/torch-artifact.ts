@@ -22,10 +22,16 @@ export interface CacheEntry {
 export interface StandaloneArtifact {
   /** hex of the torch build's key: artifacts load only into the torch that wrote them */
   torchKey: string;
-  /** the AOTAutograd cache key */
+  /** the AOTAutograd cache key ("" for an AOT artifact) */
   key: string;
   entries: CacheEntry[];
+  /** standalone_compile(aot=True) (PyTorch >= 2.10): one pickle in place of the entries */
+  aotPickle: Uint8Array | null;
 }
+
+// PyTorch >= 2.10 starts the stream with what kind of artifact it is
+const CACHE_HEADER = "CacheCompiledArtifact";
+const AOT_HEADER = "AOTCompiledArtifact";
 
 /** One Triton cache entry as the Triton bundler packed it. */
 export interface BundledKernel {
@@ -82,7 +88,16 @@ function decoder(sample: Uint8Array): (b: Uint8Array) => string {
 export function readStandaloneArtifact(data: Uint8Array): StandaloneArtifact {
   checkCrc(data, "artifact");
   const r = new Reader(data);
-  const torchKey = r.bytes();
+  let first = r.bytes();
+  const header = latin1.decode(first);
+  if (header === AOT_HEADER) {
+    const torchKey = r.bytes();
+    const aotPickle = r.bytes();
+    if (!r.done()) throw new ArtifactError(`${data.length - r.p} bytes after the artifact`);
+    return { torchKey: Buffer.from(torchKey).toString("hex"), key: "", entries: [], aotPickle };
+  }
+  if (header === CACHE_HEADER) first = r.bytes();
+  const torchKey = first;
   const key = r.bytes();
   const inner = r.bytes();
   if (!r.done()) throw new ArtifactError(`${data.length - r.p} bytes after the artifact`);
@@ -92,15 +107,18 @@ export function readStandaloneArtifact(data: Uint8Array): StandaloneArtifact {
     torchKey: Buffer.from(torchKey).toString("hex"),
     key: str(key),
     entries: entries.raw.map((e) => ({ type: str(e.type), key: str(e.key), content: e.content })),
+    aotPickle: null,
   };
 }
 
-/** The CacheArtifactManager's serialization: version, then per type a count and (key, content) pairs. */
+/**
+ * The CacheArtifactManager's serialization: version, then per type a count and
+ * (key, content) pairs. Its own CRC is not checked again: the artifact's covers it.
+ */
 function readCacheArtifacts(data: Uint8Array): {
   sample: Uint8Array | undefined;
   raw: { type: Uint8Array; key: Uint8Array; content: Uint8Array }[];
 } {
-  checkCrc(data, "cache artifacts");
   const r = new Reader(data);
   const version = r.u64();
   if (version !== 1) throw new ArtifactError(`unknown cache artifact encoding ${version}`);
@@ -113,6 +131,12 @@ function readCacheArtifacts(data: Uint8Array): {
   return { sample: raw[0]?.type, raw };
 }
 
+/** What a walk noticed besides kernels. */
+export interface BundleMarks {
+  /** vLLM's mega AOT artifact: the model carries every submodule's standalone-compile artifact */
+  megaAot: boolean;
+}
+
 const PICKLE_START = 0x80;
 /** mega-AOT: model > compiled_fn > stored submodule > (entry, kernels) > entry > FX graph */
 const MAX_NESTING = 6;
@@ -121,7 +145,7 @@ const MAX_NESTING = 6;
  * Every Triton cache entry that a pickle holds, in pickles nested as byte
  * strings too (bundled AOTAutograd entries keep the FX graph's pickle).
  */
-export function bundledKernels(pickle: Uint8Array, depth = MAX_NESTING): BundledKernel[] {
+export function bundledKernels(pickle: Uint8Array, depth = MAX_NESTING, marks?: BundleMarks): BundledKernel[] {
   const out: BundledKernel[] = [];
   const seen = new Set<object>();
   const todo: PickleValue[] = [readPickle(pickle)];
@@ -131,7 +155,7 @@ export function bundledKernels(pickle: Uint8Array, depth = MAX_NESTING): Bundled
     if (v instanceof Uint8Array) {
       if (depth > 0 && v.length > 2 && v[0] === PICKLE_START && (v[1] as number) >= 2 && (v[1] as number) <= 5) {
         try {
-          out.push(...bundledKernels(v, depth - 1));
+          out.push(...bundledKernels(v, depth - 1, marks));
         } catch {
           // a byte string that only looked like a pickle
         }
@@ -146,8 +170,10 @@ export function bundledKernels(pickle: Uint8Array, depth = MAX_NESTING): Bundled
       continue;
     }
     if (Array.isArray(v)) todo.push(...v);
-    else if (v instanceof Map) for (const [k, x] of v) todo.push(k, x);
-    else if (isObject(v)) todo.push(...v.args, v.state);
+    else if (v instanceof Map) {
+      if (marks && v.get("standalone_compile_artifacts") != null) marks.megaAot = true;
+      for (const [k, x] of v) todo.push(k, x);
+    } else if (isObject(v)) todo.push(...v.args, v.state);
   }
   return out;
 }

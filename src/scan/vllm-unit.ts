@@ -8,7 +8,13 @@ import type { ScanWarning, UnitRecord, UnitSpec } from "../core/types.js";
 import { GROUP_RE } from "./group.js";
 import { asObject, type KernelFacts, kernelFacts } from "./kernel-facts.js";
 import { PickleError } from "./pickle.js";
-import { ArtifactError, type BundledKernel, bundledKernels, readStandaloneArtifact } from "./torch-artifact.js";
+import {
+  ArtifactError,
+  type BundledKernel,
+  type BundleMarks,
+  bundledKernels,
+  readStandaloneArtifact,
+} from "./torch-artifact.js";
 import { errorCode, warn } from "./util.js";
 
 /** A kernel inside a compile unit. */
@@ -30,7 +36,7 @@ const utf8 = new TextDecoder("utf-8");
 
 export function readUnit(spec: UnitSpec, root: string): UnitRecord & { kernels: EmbeddedKernel[] } {
   const warnings: ScanWarning[] = [];
-  const base = { ...spec, root, warnings, digest: null as string | null };
+  const base = { ...spec, root, warnings, digest: null as string | null, inode: null as string | null };
   const st = lstatSync(spec.path, { throwIfNoEntry: false });
   if (!st) return { ...base, bytes: 0, files: 0, mtime: -1, kernels: [] };
   if (st.isDirectory()) {
@@ -39,17 +45,23 @@ export function readUnit(spec: UnitSpec, root: string): UnitRecord & { kernels: 
   }
   const file = readFileCapped(spec.path, warnings);
   if (!file) return { ...base, bytes: st.size, files: 1, mtime: st.mtimeMs, kernels: [] };
+  const inode = `${file.dev}:${file.ino}`;
   const { data, mtime } = file;
   let kernels: EmbeddedKernel[] = [];
+  let crcChecked = false;
+  const marks: BundleMarks = { megaAot: false };
   try {
-    kernels = kernelsOfFile(data);
+    kernels = kernelsOfFile(data, marks);
+    crcChecked = data[0] !== 0x80;
   } catch (e) {
     if (!(e instanceof ArtifactError || e instanceof PickleError || e instanceof RangeError)) throw e;
     warnings.push(warn(spec.path, "bad-artifact", `cannot read the artifact: ${e.message}`));
   }
-  // an AOT model embeds compiled code only as a mega artifact; otherwise it loads the JIT cache
-  const format = spec.format === "aot" && kernels.length > 0 ? "mega-aot" : spec.format;
-  return { ...base, format, bytes: data.length, files: 1, mtime, digest: digestOf(data), kernels: distinct(kernels) };
+  // vLLM's AOT model carries compiled code only as a mega artifact; otherwise it loads the JIT cache
+  const format = spec.format === "aot" && marks.megaAot ? "mega-aot" : spec.format;
+  // the stored CRC32 (checked) covers the rest of a standalone artifact: no second pass over the bytes
+  const digest = crcChecked ? `${data.length}:${Buffer.from(data.subarray(0, 4)).toString("hex")}` : digestOf(data);
+  return { ...base, format, bytes: data.length, files: 1, mtime, digest, inode, kernels: distinct(kernels) };
 }
 
 /** Size and CRC32 of the whole content: equal digests are checked byte by byte before linking. */
@@ -57,10 +69,11 @@ function digestOf(data: Uint8Array): string {
   return `${data.length}:${crc32(data).toString(16).padStart(8, "0")}`;
 }
 
-function kernelsOfFile(data: Uint8Array): EmbeddedKernel[] {
-  // an AOT `model` may be a bare pickle; standalone artifacts are byte streams of pickles
-  if (data[0] === 0x80) return bundledKernels(data).flatMap((k) => embedded(sized(k)));
+function kernelsOfFile(data: Uint8Array, marks?: BundleMarks): EmbeddedKernel[] {
+  // an AOT `model` is a bare pickle; standalone artifacts are byte streams of pickles
+  if (data[0] === 0x80) return bundledKernels(data, undefined, marks).flatMap((k) => embedded(sized(k)));
   const art = readStandaloneArtifact(data);
+  if (art.aotPickle) return bundledKernels(art.aotPickle).flatMap((k) => embedded(sized(k)));
   const out: EmbeddedKernel[] = [];
   for (const e of art.entries) {
     if (e.content[0] !== 0x80) continue; // autotune results are JSON
@@ -101,7 +114,10 @@ function distinct(kernels: EmbeddedKernel[]): EmbeddedKernel[] {
 }
 
 /** Reads a regular file whole, refusing links, FIFOs, devices and anything over the cap. */
-export function readFileCapped(path: string, warnings: ScanWarning[]): { data: Buffer; mtime: number } | null {
+export function readFileCapped(
+  path: string,
+  warnings: ScanWarning[],
+): { data: Buffer; mtime: number; dev: number; ino: number } | null {
   let fd: number;
   try {
     fd = openSync(path, O_READ);
@@ -130,7 +146,7 @@ export function readFileCapped(path: string, warnings: ScanWarning[]): { data: B
       if (got === 0) break;
       n += got;
     }
-    return { data: n === data.length ? data : data.subarray(0, n), mtime: st.mtimeMs };
+    return { data: n === data.length ? data : data.subarray(0, n), mtime: st.mtimeMs, dev: st.dev, ino: st.ino };
   } catch (e) {
     warnings.push(warn(path, errorCode(e), `cannot read: ${(e as Error).message}`));
     return null;
@@ -139,9 +155,32 @@ export function readFileCapped(path: string, warnings: ScanWarning[]): { data: B
   }
 }
 
+/** Does the file start as a pickle (protocol 2 to 5) does? */
+function isPickleFile(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, O_READ);
+  } catch {
+    return false;
+  }
+  try {
+    const b = Buffer.alloc(2);
+    return (
+      fstatSync(fd).isFile() &&
+      readSync(fd, b, 0, 2, 0) === 2 &&
+      b[0] === 0x80 &&
+      (b[1] as number) >= 2 &&
+      (b[1] as number) <= 5
+    );
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
- * An unpacked artifact is an Inductor cache folder: its Triton kernel folders
- * (those with a group file) are what it embeds.
+ * An unpacked artifact is an Inductor cache folder: its pickled FX-graph and
+ * AOTAutograd entries bundle the Triton kernels, and once loaded its triton/
+ * folder holds them too (kernel folders with a group file).
  */
 function readFolder(dir: string, warnings: ScanWarning[]) {
   let bytes = 0;
@@ -171,6 +210,17 @@ function readFolder(dir: string, warnings: ScanWarning[]) {
       files++;
       mtime = Math.max(mtime, st.mtimeMs);
       here.push({ name: n, size: st.size });
+    }
+    for (const f of here) {
+      if (f.size < 2 || f.size > MAX_UNIT_BYTES || !isPickleFile(`${d}/${f.name}`)) continue;
+      const file = readFileCapped(`${d}/${f.name}`, warnings);
+      if (!file) continue;
+      try {
+        kernels.push(...kernelsOfFile(file.data));
+      } catch (e) {
+        if (!(e instanceof PickleError || e instanceof RangeError)) throw e;
+        warnings.push(warn(`${d}/${f.name}`, "bad-artifact", `cannot read the cache entry: ${e.message}`));
+      }
     }
     const group = here.find((f) => GROUP_RE.test(f.name));
     if (!group) continue;

@@ -6,7 +6,15 @@ import { join } from "node:path";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
 
-export type FixtureName = "triton-cache" | "torchinductor_root" | "vllm-cache" | "llama-binary-cache";
+export type FixtureName =
+  | "triton-cache"
+  | "torchinductor_root"
+  | "vllm-cache"
+  | "llama-binary-cache"
+  | "vllm-standalone"
+  | "vllm-unpacked"
+  | "vllm-standalone-aotmode"
+  | "vllm-aot";
 
 const TARBALL: Record<FixtureName, string> = {
   "triton-cache": "h100-triton-cache.tar.gz",
@@ -14,6 +22,11 @@ const TARBALL: Record<FixtureName, string> = {
   "vllm-cache": "h100-vllm-cache.tar.gz",
   // written by a recent vLLM on a T4, from redhat-et/GKM (see fixtures/README.md)
   "llama-binary-cache": "gkm-llama-vllm-binary-cache.tar.gz",
+  // made on an H200 by gpu/make_artifacts.py (PyTorch 2.11 standalone compile and AOT compile)
+  "vllm-standalone": "h200-vllm-artifacts.tar.gz",
+  "vllm-unpacked": "h200-vllm-artifacts.tar.gz",
+  "vllm-standalone-aotmode": "h200-vllm-artifacts.tar.gz",
+  "vllm-aot": "h200-vllm-artifacts.tar.gz",
 };
 
 const made: string[] = [];

@@ -293,3 +293,44 @@ function artifactAround(data: Buffer): Buffer {
   const inner = withCrc(Buffer.concat([Buffer.alloc(4), u64(1), str("inductor"), u64(1), str("fxkey"), bytes(data)]));
   return withCrc(Buffer.concat([Buffer.alloc(4), bytes(Buffer.alloc(32, 1)), str("aotkey"), bytes(inner)]));
 }
+
+describe("real artifacts made on an H200 by PyTorch 2.11 (gpu/make_artifacts.py)", () => {
+  const TRUTH = new URL("../../gpu/results/vllm-artifacts-h200.json", import.meta.url).pathname;
+  interface Truth {
+    artifacts: Record<
+      string,
+      { loads: { kernels_restored_by_load: number; kernels_after_load: { distinct_hashes: string[] } }[] }
+    >;
+  }
+  const truth = JSON.parse(readFileSync(TRUTH, "utf8")) as Truth;
+
+  for (const [top, format] of [
+    ["vllm-standalone", "binary"],
+    ["vllm-unpacked", "unpacked"],
+    ["vllm-standalone-aotmode", "binary"],
+    ["vllm-aot", "aot"],
+  ] as const) {
+    it(`${top}: the kernels mcm finds in each unit are the ones PyTorch restored from it in a fresh process`, async () => {
+      const root = extractFixture(top);
+      const db = new IndexDb(":memory:");
+      const s = await indexRoot(db, root, { mode: "auto" });
+      assert.deepEqual(s.warnings, []);
+      const store = new UnitStore(db);
+      const units = store.units(root);
+      const expected = Object.entries(truth.artifacts).filter(([p]) => p.startsWith(`${top}/`));
+      assert.equal(units.length, expected.length);
+      for (const [rel, t] of expected) {
+        const u = units.find((x) => x.path === join(root, rel.slice(top.length + 1)));
+        assert.ok(u, rel);
+        assert.equal(u.format, format);
+        const load = t.loads[0];
+        assert.ok(load);
+        assert.equal(u.kernels, load.kernels_restored_by_load, rel);
+        assert.deepEqual(store.kernelHashesOf(u.path), [...load.kernels_after_load.distinct_hashes].sort(), rel);
+      }
+      for (const k of db.queryKernels({})) {
+        assert.deepEqual([k.backend, k.arch, k.warpSize, k.tritonVersion], ["cuda", "90", 32, "3.6.0"]);
+      }
+    });
+  }
+});
