@@ -12,6 +12,8 @@
 //   BENCH_ARCHIVE=0           skip export/import against tar czf/xzf (always at 10k kernels)
 //   BENCH_ARCHIVE_RUNS=1      rounds of export, tar czf, import, tar xzf (median); each takes minutes
 //   BENCH_ARCHIVE_DIR=...     where the archives and extracted copies go (default bench/.work)
+//   BENCH_VLLM=0              skip the cold index of a vLLM binary-format cache against reading it once
+//   BENCH_VLLM_GIB=1          its size (copies of GKM's Llama cache under new hashes)
 //
 // Results: a table on stdout and bench/.work/results.json. Always exits 0 once
 // it has measured: FAIL rows are a report, not an error.
@@ -25,6 +27,7 @@ import { type CacheInfo, ensureCache, loadTemplates, RARE_NAME, type Templates }
 import { median, type RssRunner, rssRunner, timed } from "./measure.js";
 import { benchPrune, PRUNE_TARGET, type PruneResult, pruneNotes, pruneRows } from "./prune.js";
 import { mb, ms, type Row, ratio, table } from "./report.js";
+import { benchVllm, VLLM_TARGET, type VllmResult, vllmRows } from "./vllm.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const WORK = join(REPO, "bench", ".work");
@@ -40,6 +43,7 @@ const TARGET = {
   rssMb: 300,
   pruneOverBaseline: PRUNE_TARGET,
   archiveOverTar: ARCHIVE_TARGET,
+  vllmIndexOverRead: VLLM_TARGET,
 };
 
 /** The issue sets the prune targets on a cache of this many kernels. */
@@ -378,6 +382,22 @@ function main(): void {
     rows.push(...archiveRows(archived));
   }
 
+  let vllm: VllmResult | undefined;
+  if (process.env.BENCH_VLLM !== "0") {
+    vllm = benchVllm({
+      fixture: join(REPO, "test", "fixtures", "gkm-llama-vllm-binary-cache.tar.gz"),
+      dir: WORK,
+      db: join(WORK, "vllm.db"),
+      gib: Number(process.env.BENCH_VLLM_GIB ?? 1) || 1,
+      runs,
+      mcm: (args) => mcm(args, true),
+      removeDb,
+      settle,
+      progress,
+    });
+    rows.push(...vllmRows(vllm));
+  }
+
   const cpu = cpus();
   const machine = `${cpu.length} x ${cpu[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
   process.stdout.write(`\nmcm bench: ${machine}; peak RSS via ${rss.method}\n\n${table(rows)}\n`);
@@ -395,7 +415,7 @@ function main(): void {
   const out = join(WORK, "results.json");
   writeFileSync(
     out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results, prune: pruned ?? null, archive: archived ?? null }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results, prune: pruned ?? null, archive: archived ?? null, vllm: vllm ?? null }, null, 2)}\n`,
   );
   process.stdout.write(`results: ${out}\n`);
 }

@@ -38,14 +38,18 @@ export async function run(o: ExportCommandOptions, g: GlobalOptions): Promise<nu
     root = resolveCacheDir(found[0] as string);
   }
   let kernels: string[] | undefined;
+  let folders: string[] | undefined;
   if (picksKernels(filters)) {
     const ctx = openContext(g);
     reportWarnings((await freshIndex(ctx, root, mode)).flatMap((s) => s.warnings));
-    kernels = ctx.db.queryKernels({ ...filters, cacheDir: root }).map((k) => k.path);
-    if (kernels.length === 0) throw new NothingMatched("no kernel matches: nothing to export");
+    const rows = ctx.db.queryKernels({ ...filters, cacheDir: root });
+    if (rows.length === 0) throw new NothingMatched("no kernel matches: nothing to export");
+    kernels = rows.filter((k) => k.embedded === 0).map((k) => k.path);
+    // a kernel inside vLLM compile units: the folder of units that embeds it goes whole
+    folders = [...new Set(rows.filter((k) => k.embedded > 0).map((k) => k.container))];
   }
   const out = resolve(o.output);
-  const r = await exportArchive({ root, mode, kernels, out });
+  const r = await exportArchive({ root, mode, kernels, folders, out });
   const m = r.manifest;
   if (o.json) {
     process.stdout.write(

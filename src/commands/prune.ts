@@ -211,7 +211,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
     }
     if (!o.json) printPlan(ctx, plan, roots.length > 1);
     if (o.dryRun) {
-      const checked = await applyPlan(plan, { dryRun: true, graceMs, inFlightMs });
+      const checked = await applyPlan(plan, { dryRun: true, graceMs, inFlightMs, roots: roots.map((r) => r.path) });
       warnings.push(...checked.warnings);
       if (o.json) ctx.json(report(false, null));
       else ctx.out("Dry run: nothing was changed.");
@@ -223,7 +223,7 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
       process.stderr.write("Aborted: nothing was changed.\n");
       return 1;
     }
-    const done = await applyPlan(plan, { dryRun: false, graceMs, inFlightMs });
+    const done = await applyPlan(plan, { dryRun: false, graceMs, inFlightMs, roots: roots.map((r) => r.path) });
     warnings.push(...done.warnings);
     // the index follows the disk: what the plan changed directly, then a cheap incremental check
     ctx.db.followPrune(

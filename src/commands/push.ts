@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { McmError, NothingMatched } from "../core/errors.js";
+import { UnitStore } from "../db/units.js";
 import type { TransportOptions } from "../pack/oci/connect.js";
 import { buildImage } from "../pack/oci/image.js";
 import { kindOf, type LayerPlan, planLayer, writeLayer } from "../pack/oci/layer.js";
@@ -36,22 +37,27 @@ export async function run(refText: string, o: PushOptions, g: GlobalOptions): Pr
   const ctx = openContext(g);
   await indexedRoots(ctx, filters);
   const rows = ctx.db.queryKernels(filters);
-  if (rows.length === 0) throw new NothingMatched("no kernels match: nothing to push");
-  const roots = [...new Set(rows.map((r) => r.root))];
+  const whole = NARROWING.every((k) => o[k] === undefined);
+  const store = new UnitStore(ctx.db);
+  // a whole vLLM root ships its compile units even when they embed no kernel (a plain AOT model)
+  const unitRoots = whole ? [...new Set(store.units(filters.cacheDir).map((u) => u.root))] : [];
+  if (rows.length === 0 && unitRoots.length === 0) throw new NothingMatched("no kernels match: nothing to push");
+  const roots = [...new Set([...rows.map((r) => r.root), ...unitRoots])];
   if (roots.length > 1) {
     throw new McmError(
       `the kernels come from ${roots.length} caches (${roots.join(", ")}): choose one with --cache-dir`,
     );
   }
-  const kinds = new Set(rows.map((r) => kindOf(r.layout)));
+  const kinds = new Set([...rows.map((r) => kindOf(r.layout)), ...(unitRoots.length ? ["vllm" as const] : [])]);
   if (kinds.size > 1)
     throw new McmError("the kernels mix vLLM and Triton caches: choose one with --cache-dir or --mode");
-  const whole = NARROWING.every((k) => o[k] === undefined);
+  const root = roots[0] as string;
   const plan = planLayer(
-    roots[0] as string,
-    (rows[0] as (typeof rows)[0]).layout,
+    root,
+    rows[0]?.layout ?? "vllm",
     rows.map((row) => ({ row, metadata: ctx.db.kernelBlob(row.path).metadata })),
     whole,
+    { units: store.units(root), dirs: store.compileDirs(root) },
   );
   const tmp = mkdtempSync(join(tmpdir(), "mcm-push-"));
   try {

@@ -9,6 +9,7 @@ import { resolveCacheDir } from "../scan/cache-dir.js";
 import { readEntry } from "../scan/entry.js";
 import { GROUP_RE } from "../scan/group.js";
 import { isInside } from "../scan/util.js";
+import { readUnit } from "../scan/vllm-unit.js";
 import { type Collected, collect, relOf, skipReason } from "./collect.js";
 import {
   MANIFEST_FORMAT,
@@ -27,6 +28,8 @@ export interface ExportOptions {
   mode?: Mode;
   /** absolute kernel folders under `root` to export; omitted: the whole root */
   kernels?: string[];
+  /** with `kernels`: vLLM compile folders to export whole (units ship whole) */
+  folders?: string[];
   /** the .tar.gz to write (through a temp file beside it and a rename) */
   out: string;
   /** gzip level (default 6) */
@@ -44,6 +47,20 @@ export interface ExportResult {
   /** what was left out, and why (mcm's own files, writes in flight, links, locks) */
   skipped: { path: string; reason: string }[];
   warnings: ScanWarning[];
+}
+
+/** The distinct kernels the layout's vLLM compile units embed, as the manifest lists them. */
+function embeddedKernels(root: string, mode: Mode): ManifestKernel[] {
+  const walk = emptyWalk();
+  layoutFor(mode, root).walk(root, walk, NO_VLLM);
+  const out = new Map<string, ManifestKernel>();
+  for (const spec of walk.units) {
+    for (const k of readUnit(spec, root).kernels) {
+      const path = `${relOf(root, spec.container)}#${k.hash}`;
+      out.set(path, { path, name: k.name, backend: k.backend, arch: k.arch, tritonVersion: k.tritonVersion });
+    }
+  }
+  return [...out.values()];
 }
 
 /** The kernels among the children of the layout's Triton dirs, or among `only`. */
@@ -134,11 +151,12 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
   const found: Collected = { dirs: [], files: [], skipped: [] };
   if (o.kernels) {
     const parents = new Set<string>();
-    for (const k of kernels) {
-      const rel = relOf(root, k.path);
+    for (const dir of [...kernels.map((k) => k.path), ...(o.folders ?? [])]) {
+      if (!isInside(root, dir) || dir === root) throw new McmError(`${dir} is not inside ${root}`);
+      const rel = relOf(root, dir);
       const parts = rel.split("/");
       for (let i = 1; i <= parts.length; i++) parents.add(parts.slice(0, i).join("/"));
-      collect(root, k.path, found);
+      collect(root, dir, found);
     }
     found.dirs.push(...parents);
   } else collect(root, root, found);
@@ -164,6 +182,7 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
       arch: k.arch,
       tritonVersion: k.tritonVersion,
     }))
+    .concat(o.kernels ? [] : embeddedKernels(root, mode))
     .sort((a, b) => byBytes(a.path, b.path));
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
@@ -179,6 +198,7 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
   const written = await writeTarGz(entries, o.out, {
     head: [{ name: MANIFEST_NAME, type: "file", data }],
     level: o.level,
+    linkIdentical: true,
   });
   found.skipped.sort((a, b) => byBytes(a.path, b.path));
   return {

@@ -28,6 +28,8 @@ export interface TarEntry {
 export interface TarGzOptions {
   /** written first, in this order (an archive's manifest, so a streaming reader meets it first) */
   head?: TarEntry[];
+  /** a file whose bytes an earlier entry already holds becomes a hard link to it: identical files travel once */
+  linkIdentical?: boolean;
   /** gzip level, default 6 (gzip's default) */
   level?: number;
 }
@@ -39,6 +41,8 @@ export interface TarGzResult {
   sha256: string;
   /** sha256 (hex) of the uncompressed tar (an OCI layer's diff_id) */
   tarSha256: string;
+  /** files written as hard links to an identical earlier file */
+  linked: number;
 }
 
 const BLOCK = 512;
@@ -91,17 +95,27 @@ function header(name: Buffer, prefix: Buffer, typeflag: string, mode: number, si
 
 const padding = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK;
 
-/** The header blocks of one entry: a pax header first when ustar cannot hold the name or size. */
-function entryHeader(name: string, type: "file" | "dir", size: number, mode: number): Buffer {
+/** The header blocks of one entry: a pax header first when ustar cannot hold the name, link or size. */
+function entryHeader(name: string, type: "file" | "dir", size: number, mode: number, linkTo?: string): Buffer {
   const full = type === "dir" && !name.endsWith("/") ? `${name}/` : name;
   const bytes = Buffer.from(full, "utf8");
   const split = splitName(bytes);
   const records: string[] = [];
   if (!split) records.push(paxRecord("path", full));
   if (size > MAX_OCTAL_SIZE) records.push(paxRecord("size", String(size)));
+  const link = linkTo === undefined ? undefined : Buffer.from(linkTo, "utf8");
+  if (link && link.length > 100) records.push(paxRecord("linkpath", linkTo as string));
   // the pax record carries what ustar cannot: a truncated name, a size of 0
   const ustar = split ?? { prefix: Buffer.alloc(0), name: bytes.subarray(0, 100) };
-  const own = header(ustar.name, ustar.prefix, type === "dir" ? "5" : "0", mode, size > MAX_OCTAL_SIZE ? 0 : size);
+  const flag = link ? "1" : type === "dir" ? "5" : "0";
+  const own = header(ustar.name, ustar.prefix, flag, mode, size > MAX_OCTAL_SIZE ? 0 : size);
+  if (link) {
+    link.copy(own, 157, 0, Math.min(100, link.length));
+    let sum = 0;
+    own.write("        ", 148, 8, "ascii");
+    for (let i = 0; i < BLOCK; i++) sum += own[i] as number;
+    own.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8, "ascii");
+  }
   if (records.length === 0) return own;
   const pax = Buffer.from(records.join(""), "utf8");
   const paxName = Buffer.from(`PaxHeader/${basename(full)}`.slice(0, 100), "utf8").subarray(0, 100);
@@ -172,6 +186,8 @@ export async function writeTarGz(entries: TarEntry[], outPath: string, opts: Tar
   const hash = createHash("sha256");
   const tarHash = createHash("sha256");
   let bytes = 0;
+  let linked = 0;
+  const byContent = new Map<string, string>();
   let first = true;
   const gz = createGzip({ level: opts.level ?? 6 });
   const done = new Promise<void>((resolve, reject) => {
@@ -214,9 +230,20 @@ export async function writeTarGz(entries: TarEntry[], outPath: string, opts: Tar
         if (e.size !== undefined && data.length !== e.size) {
           throw new McmError(`archive entry ${name}: ${data.length} bytes, expected ${e.size}`);
         }
-        if (e.sha256 !== undefined && createHash("sha256").update(data).digest("hex") !== e.sha256) {
+        const digest =
+          e.sha256 !== undefined || opts.linkIdentical ? createHash("sha256").update(data).digest("hex") : undefined;
+        if (e.sha256 !== undefined && digest !== e.sha256) {
           throw new McmError(`${e.source ?? name} changed while it was archived; try again`);
         }
+        const twin = opts.linkIdentical && data.length > 0 ? byContent.get(digest as string) : undefined;
+        if (twin !== undefined) {
+          push(entryHeader(name, "file", 0, mode, twin));
+          linked++;
+          if (pending >= CHUNK) await flush();
+          continue;
+        }
+        if (opts.linkIdentical && data.length > 0 && head.every((h) => h.e !== e))
+          byContent.set(digest as string, name);
         push(entryHeader(name, "file", data.length, mode));
         push(data);
         const pad = padding(data.length);
@@ -239,5 +266,5 @@ export async function writeTarGz(entries: TarEntry[], outPath: string, opts: Tar
     throw failed;
   }
   renameSync(tmp, outPath);
-  return { bytes, sha256: hash.digest("hex"), tarSha256: tarHash.digest("hex") };
+  return { bytes, sha256: hash.digest("hex"), tarSha256: tarHash.digest("hex"), linked };
 }

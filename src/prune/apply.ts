@@ -35,6 +35,8 @@ export interface ApplyOptions {
   graceMs: number;
   /** a folder written this recently may be a compile in flight (its stages are written one by one): left alone */
   inFlightMs: number;
+  /** the cache roots in scope: a hard link's target must be a file of one of them (default: the entries' roots) */
+  roots?: string[];
 }
 
 export interface ApplyResult {
@@ -113,6 +115,8 @@ export async function applyPlan(plan: PrunePlan, opts: ApplyOptions): Promise<Ap
     }
   };
 
+  // a link's target is a file of one of the plan's roots, never elsewhere
+  const roots = opts.roots ?? [...new Set(plan.entries.map((e) => e.root))];
   // 1. unpublish: rewrite each group file without what goes (hard links need no step: the path never goes)
   const waiting: Unpublished[] = [];
   const now = Date.now();
@@ -120,7 +124,7 @@ export async function applyPlan(plan: PrunePlan, opts: ApplyOptions): Promise<Ap
     if (!folderOk(e, result.warnings, realParent)) continue;
     guarded(e, () => {
       if (e.action === "link-files" || e.action === "link-units") {
-        linkFiles(e, opts.dryRun, result);
+        linkFiles(e, opts.dryRun, result, roots);
         return;
       }
       if (e.action === "remove-files") e.files.forEach(assertRemovable);
@@ -233,13 +237,13 @@ function removeFiles(u: Unpublished, dryRun: boolean, r: ApplyResult): void {
   }
 }
 
-function linkFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult): void {
+function linkFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult, roots: string[]): void {
   let linked = 0;
   for (const step of e.links ?? []) {
     const p = `${e.path}/${step.file}`;
     const a = lstatSync(step.target, { throwIfNoEntry: false });
     const b = lstatSync(p, { throwIfNoEntry: false });
-    if (!a?.isFile() || !b?.isFile() || a.size !== b.size || !isInside(e.root, step.target)) {
+    if (!a?.isFile() || !b?.isFile() || a.size !== b.size || !roots.some((root) => isInside(root, step.target))) {
       r.warnings.push(warn(p, "changed", "changed since the plan was made; not linked"));
       continue;
     }

@@ -2,7 +2,9 @@
 // images podman built in MCV's layout, digests checked, targets checked against
 // a stand-in nvidia-smi (no GPU here), and podman taking what mcm pushed.
 import assert from "node:assert/strict";
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { dbIn, mcm, mcmAsync } from "../helpers/cli.js";
@@ -326,5 +328,111 @@ describe("a vLLM cache round trip", { skip }, () => {
     assert.equal(r.json?.kind, "vllm");
     assert.equal(r.json?.indexed?.kernels, pushed.kernels);
     assert.deepEqual(readdirSafe(join(dest, "torch_compile_cache")), readdirSafe(join(vllm, "torch_compile_cache")));
+  });
+});
+
+/** sha256 of every file under `dir`, by path relative to it. */
+function treeDigests(dir: string, rel = ""): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) Object.assign(out, treeDigests(dir, r));
+    else
+      out[r] = createHash("sha256")
+        .update(readFileSync(join(dir, r)))
+        .digest("hex");
+  }
+  return out;
+}
+
+describe("vLLM's current formats round trip (binary artifacts, AOT models)", { skip }, () => {
+  it("binary: MCV labels and manifest, identical artifacts once in the layer, pulled back byte for byte", async () => {
+    const dir = tempDir();
+    const vdb = dbIn(tempDir());
+    const vllm = extractFixture("llama-binary-cache", dir);
+    const layout = join(tempDir(), "oci");
+    const ref = `${reg.host}/pull/llama:v1`;
+    const p = mcm(["push", ref, "--cache-dir", vllm, "--insecure", "--json"], { db: vdb });
+    assert.equal(p.code, 0, p.stderr);
+    const pushed = JSON.parse(p.stdout) as { kind: string; kernels: number; labels: Record<string, string> };
+    assert.equal(pushed.kind, "vllm");
+    assert.equal(pushed.kernels, 16);
+    assert.deepEqual(pushed.labels, {
+      "cache.vllm.image/entry-count": "1",
+      "cache.vllm.image/cache-size-bytes": String(
+        Object.keys(treeDigests(vllm)).reduce((n, f) => n + statSync(join(vllm, f)).size, 0),
+      ),
+      "cache.vllm.image/summary": JSON.stringify({ targets: [{ backend: "cuda", arch: "75", warp_size: 32 }] }),
+      "cache.vllm.image/format": "binary",
+    });
+    // the same image as an OCI layout: the layer holds each distinct file once
+    const l = mcm(["push", ref, "--cache-dir", vllm, "--oci-layout", layout, "--json"], { db: vdb });
+    assert.equal(l.code, 0, l.stderr);
+    const layer = (JSON.parse(l.stdout) as { layer: { digest: string } }).layer.digest.slice("sha256:".length);
+    const listing = execFileSync("tar", ["tvzf", join(layout, "blobs/sha256", layer)], { encoding: "utf8" });
+    assert.equal(listing.split("\n").filter((x) => / link to /.test(x)).length, 13);
+    const manifest = JSON.parse(
+      execFileSync("tar", ["xzOf", join(layout, "blobs/sha256", layer), "io.vllm.manifest/manifest.json"], {
+        encoding: "utf8",
+      }),
+    ) as { vllm: { vllmHash: string; cacheFormat: string; binary: Record<string, unknown>[] }[] };
+    assert.equal(manifest.vllm.length, 1);
+    assert.deepEqual(
+      { ...manifest.vllm[0], binary: undefined },
+      { vllmHash: "edf531ca35", cacheFormat: "binary", binary: undefined },
+    );
+    const b = manifest.vllm[0]?.binary[0] as Record<string, unknown>;
+    assert.deepEqual(
+      [b.rank, b.prefix, b.artifact_count, b.cache_save_format, b.target_device, b.config_hash],
+      ["rank_0_0", "backbone", 17, "binary", "cuda", "2a3882727d"],
+    );
+
+    const dest = join(tempDir(), "vllm");
+    const r = await pull(ref, dest, { PATH: fakeGpuPath("7.5") });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json?.check.ok, true, "checked against the embedded targets: sm_75");
+    assert.equal(r.json?.indexed?.kernels, 16);
+    assert.deepEqual(treeDigests(dest), treeDigests(vllm), "byte-identical round trip");
+    const wrongGpu = await pull(ref, join(tempDir(), "other"), { PATH: fakeGpuPath("9.0") });
+    assert.equal(wrongGpu.code, 2, "a T4 cache refused on an sm_90 machine");
+  });
+
+  it("an AOT model image built by podman in MCV's layout (cacheFormat aot_compile) is pulled and indexed", async () => {
+    const pm = podmanEnv();
+    const ctx = join(tempDir(), "ctx");
+    mkdirSync(join(ctx, "io.vllm.manifest"), { recursive: true });
+    cpSync(extractFixture("vllm-aot"), join(ctx, "io.vllm.cache"), { recursive: true });
+    writeFileSync(
+      join(ctx, "io.vllm.manifest", "manifest.json"),
+      `${JSON.stringify({ vllm: [{ vllmHash: "7ef8431da6", cacheFormat: "aot_compile", aot_compile: [{ hash: "7ef8431da6", rank: "rank_0_0", model_file: "model", file_size: 285332 }] }] })}\n`,
+    );
+    writeFileSync(
+      join(ctx, "Containerfile"),
+      'FROM scratch\nCOPY "./io.vllm.cache/" "./io.vllm.cache/"\nCOPY "./io.vllm.manifest/manifest.json" "./io.vllm.manifest/manifest.json"\n',
+    );
+    const image = `${reg.host}/mcv/vllm-aot:v1`;
+    const summary = JSON.stringify({ targets: [{ backend: "cuda", arch: "sm_90", warp_size: 32 }] });
+    podman(
+      pm,
+      "build",
+      "-f",
+      join(ctx, "Containerfile"),
+      "-t",
+      image,
+      "--label",
+      "cache.vllm.image/entry-count=1",
+      "--label",
+      `cache.vllm.image/summary=${summary}`,
+      "--label",
+      "cache.vllm.image/format=aot_compile",
+      ctx,
+    );
+    podman(pm, "push", "--tls-verify=false", image);
+    const dest = join(tempDir(), "vllm");
+    const r = await pull(image, dest, { PATH: fakeGpuPath("9.0") });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json?.check.ok, true);
+    assert.equal(r.json?.indexed?.kernels, 3);
+    assert.deepEqual(treeDigests(dest), treeDigests(join(ctx, "io.vllm.cache")));
   });
 });

@@ -1,6 +1,8 @@
 // Real podman with a private store and config, and a small local image that stands in for vLLM.
 // No GPU and no vLLM can run in CI: the image's `python3` is a shell script that copies a real
-// H100 vLLM cache into the mounted cache folder, as vLLM would after compiling.
+// vLLM cache into the mounted cache folder, as vLLM would after compiling. FAKE_FORMAT picks
+// which: the legacy layout (H100, default), current vLLM's binary artifacts (GKM's Llama cache,
+// written by vLLM), or an AOT model (made on an H200).
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +21,11 @@ echo "fake vllm: extra=$EXTRA"
 if [ -n "$FAKE_SLEEP" ]; then sleep "$FAKE_SLEEP"; fi
 if [ -n "$FAKE_FAIL" ]; then echo "RuntimeError: CUDA error: out of memory" >&2; exit 3; fi
 echo "MCM-PHASE compiling"
-cp -r /fixture/vllm-cache/. "$VLLM_CACHE_ROOT"/
+case "$FAKE_FORMAT" in
+  binary) cp -r /fixture/llama-binary-cache/. "$VLLM_CACHE_ROOT"/ ;;
+  aot) cp -r /fixture/vllm-aot/. "$VLLM_CACHE_ROOT"/ ;;
+  *) cp -r /fixture/vllm-cache/. "$VLLM_CACHE_ROOT"/ ;;
+esac
 echo 'MCM-WARM-INFO {"vllm_version": "0.0.0+fake", "torch_version": "2.11.0", "triton_version": "3.6.0", "python": "3.12.0", "gpu_name": "stand-in", "backend": "cuda", "arch": "90", "gpu_count": 1, "environment": {"variables": {}, "vllm_env_hash": null}}'
 echo "MCM-PHASE done"
 `;
@@ -73,7 +79,7 @@ export function buildFakeVllmImage(p: PodmanEnv): void {
   }
   writeFileSync(join(rootfs, "usr/bin/python3"), FAKE_PYTHON);
   chmodSync(join(rootfs, "usr/bin/python3"), 0o755);
-  extractFixture("vllm-cache", join(rootfs, "fixture"));
+  for (const f of ["vllm-cache", "llama-binary-cache", "vllm-aot"] as const) extractFixture(f, join(rootfs, "fixture"));
   const tarball = join(p.dir, "rootfs.tar");
   execFileSync("tar", ["-C", rootfs, "-cf", tarball, "."]);
   const r = podman(p, ["import", "--change", "ENV PATH=/usr/bin:/bin", tarball, FAKE_VLLM_IMAGE]);

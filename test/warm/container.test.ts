@@ -170,6 +170,43 @@ describe("mcm warm (podman)", { skip }, () => {
     assert.equal(stats.staleGroupPaths, 0);
   });
 
+  for (const [format, kernels, arch, units] of [
+    ["binary", 16, "75", 17],
+    ["aot", 3, "90", 1],
+  ] as const) {
+    it(`captures and packs current vLLM's ${format} layout: its compile units and the kernels they embed`, () => {
+      const out = join(tempDir(), "warmed_cache.tar.gz");
+      const r = warm([
+        "--no-gpu",
+        "--image",
+        FAKE_VLLM_IMAGE,
+        "--env",
+        `FAKE_FORMAT=${format}`,
+        "--tarball",
+        "--output",
+        out,
+        "--json",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(r.stdout) as { folder: string; kernels: number; targets: { arch: string }[] };
+      assert.equal(res.kernels, kernels);
+      assert.deepEqual(
+        res.targets.map((t) => t.arch),
+        [arch],
+      );
+      const dest = join(tempDir(), "vllm");
+      const db = dbIn(tempDir());
+      const imp = mcm(["import", out, "--cache-dir", dest, "--json"], { db });
+      assert.equal(imp.code, 0, imp.stderr);
+      const stats = JSON.parse(mcm(["stats", "--cache-dir", dest, "--json"], { db }).stdout);
+      assert.equal(stats.kernels, kernels);
+      assert.equal(
+        stats.compileUnits.reduce((n: number, u: { units: number }) => n + u.units, 0),
+        units,
+      );
+    });
+  }
+
   it("a failed warm never leaves an archive at --output", () => {
     const out = join(tempDir(), "warmed_cache.tar.gz");
     const r = warm(["--no-gpu", "--image", FAKE_VLLM_IMAGE, "--env", "FAKE_FAIL=1", "--tarball", "--output", out]);

@@ -7,7 +7,15 @@ import type { KernelRow, LayoutName } from "../../core/types.js";
 import { type Collected, collect } from "../collect.js";
 import { type TarEntry, writeTarGz } from "../tar.js";
 import type { LayerFile } from "./image.js";
-import { type CacheKind, cachePrefix, manifestPath, mcvLabels, mcvManifest, type PackedKernel } from "./mcv.js";
+import {
+  type CacheKind,
+  cachePrefix,
+  manifestPath,
+  mcvLabels,
+  mcvManifest,
+  type PackedKernel,
+  type PackedUnits,
+} from "./mcv.js";
 
 export interface LayerPlan {
   kind: CacheKind;
@@ -56,12 +64,15 @@ export function planLayer(
   layout: LayoutName,
   rows: { row: KernelRow; metadata: string | null }[],
   whole: boolean,
+  packed: PackedUnits = { units: [], dirs: [] },
 ): LayerPlan {
   const kind = kindOf(layout);
   const prefix = cachePrefix(kind).slice(0, -1);
   const entries: TarEntry[] = [];
   const skipped: LayerPlan["skipped"] = [];
-  if (kind === "triton" && whole && layout === "triton") collectUnder(root, prefix, entries, skipped);
+  // a whole plain Triton cache, or a whole vLLM root (compile units need vLLM's files and modelinfos/ beside them)
+  if (whole && (layout === "triton" || (kind === "vllm" && packed.units.length > 0)))
+    collectUnder(root, prefix, entries, skipped);
   else if (kind === "triton") {
     entries.push({ name: prefix, type: "dir" });
     const seen = new Set<string>();
@@ -83,6 +94,10 @@ export function planLayer(
       ...[...parents].map((p) => ({ name: `${prefix}/${p}`, type: "dir" as const })),
     );
     for (const d of dirs) collectUnder(`${root}/${d}`, `${prefix}/${d}`, entries, skipped);
+    packed = {
+      units: packed.units.filter((u) => dirs.some((d) => u.path.startsWith(`${root}/${d}/`))),
+      dirs: packed.dirs,
+    };
   }
   const kernels: PackedKernel[] = rows.map(({ row, metadata }) => ({
     key: row.key,
@@ -93,10 +108,11 @@ export function planLayer(
     numStages: row.numStages,
     metadata,
     vllmHash: row.vllmHash,
+    embedded: row.embedded > 0,
   }));
   const files = entries.filter((e) => e.type === "file");
   const cacheBytes = files.reduce((n, e) => n + (e.size ?? 0), 0);
-  const manifest = mcvManifest(kind, kernels);
+  const manifest = mcvManifest(kind, kernels, packed);
   const mdir = manifestPath(kind).split("/")[0] as string;
   entries.push({ name: mdir, type: "dir" }, { name: manifestPath(kind), type: "file", data: manifest });
   return {
@@ -106,13 +122,13 @@ export function planLayer(
     entries,
     cacheBytes,
     files: files.length,
-    labels: mcvLabels(kind, kernels, cacheBytes),
+    labels: mcvLabels(kind, kernels, cacheBytes, packed),
     skipped,
   };
 }
 
 /** Writes the layer; its digests come from the writer, so the file is not read back. */
 export async function writeLayer(plan: LayerPlan, outPath: string): Promise<LayerFile> {
-  const r = await writeTarGz(plan.entries, outPath);
+  const r = await writeTarGz(plan.entries, outPath, { linkIdentical: true });
   return { path: outPath, digest: `sha256:${r.sha256}`, diffId: `sha256:${r.tarSha256}`, size: r.bytes };
 }

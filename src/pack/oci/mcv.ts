@@ -2,6 +2,8 @@
 // layer with io.<kind>.cache/ and io.<kind>.manifest/manifest.json, and
 // cache.<kind>.image/* labels in the image config. Same shapes as MCV writes.
 import { McmError } from "../../core/errors.js";
+import type { CompileDirRecord, UnitRow } from "../../db/units.js";
+import { MCV_FORMATS, type McvFormat, mcvFormatOf, unitManifestEntries } from "./mcv-vllm.js";
 
 export type CacheKind = "triton" | "vllm";
 
@@ -33,6 +35,8 @@ export interface PackedKernel {
   metadata: string | null;
   /** vLLM: the torch_compile_cache/<hash> it belongs to */
   vllmHash: string | null;
+  /** inside a vLLM compile unit (not a kernel folder) */
+  embedded?: boolean;
 }
 
 /** One manifest entry as MCV writes it: metadata hash, options, and the target flattened in. */
@@ -65,32 +69,57 @@ function summaryTargets(kernels: PackedKernel[]): ImageTarget[] {
   return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
 }
 
-export function mcvManifest(kind: CacheKind, kernels: PackedKernel[]): Buffer {
-  let doc: unknown;
-  if (kind === "triton") doc = { triton: kernels.map(manifestEntry).sort(byHash) };
-  else {
-    const groups = new Map<string, PackedKernel[]>();
-    for (const k of kernels) groups.set(k.vllmHash ?? "", [...(groups.get(k.vllmHash ?? "") ?? []), k]);
-    doc = {
-      vllm: [...groups.keys()].sort().map((h) => ({
-        vllmHash: h,
-        cacheFormat: "triton",
-        triton: (groups.get(h) as PackedKernel[]).map(manifestEntry).sort(byHash),
-      })),
-    };
+/** vLLM compile units in the layer, and the folders' factors (cache_key_factors.json). */
+export interface PackedUnits {
+  units: UnitRow[];
+  dirs: CompileDirRecord[];
+}
+
+/**
+ * vLLM: one entry per hash; hashes with compile units describe them (binary,
+ * aot_compile), legacy ones list their Triton kernels (triton).
+ */
+function vllmEntries(kernels: PackedKernel[], packed: PackedUnits): Record<string, unknown>[] {
+  const fromUnits = unitManifestEntries(packed.units, packed.dirs);
+  const legacy = new Map<string, PackedKernel[]>();
+  for (const k of kernels) {
+    if (k.embedded || fromUnits.has(k.vllmHash ?? "")) continue;
+    legacy.set(k.vllmHash ?? "", [...(legacy.get(k.vllmHash ?? "") ?? []), k]);
   }
+  const entries = new Map(fromUnits);
+  for (const [h, ks] of legacy) {
+    entries.set(h, { vllmHash: h, cacheFormat: "triton", triton: ks.map(manifestEntry).sort(byHash) });
+  }
+  return [...entries.keys()].sort().map((h) => entries.get(h) as Record<string, unknown>);
+}
+
+const NO_UNITS: PackedUnits = { units: [], dirs: [] };
+
+export function mcvManifest(kind: CacheKind, kernels: PackedKernel[], packed: PackedUnits = NO_UNITS): Buffer {
+  const doc =
+    kind === "triton" ? { triton: kernels.map(manifestEntry).sort(byHash) } : { vllm: vllmEntries(kernels, packed) };
   return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
 }
 
-export function mcvLabels(kind: CacheKind, kernels: PackedKernel[], cacheBytes: number): Record<string, string> {
+export function mcvLabels(
+  kind: CacheKind,
+  kernels: PackedKernel[],
+  cacheBytes: number,
+  packed: PackedUnits = NO_UNITS,
+): Record<string, string> {
   const p = labelPrefix(kind);
-  const entries = kind === "triton" ? kernels.length : new Set(kernels.map((k) => k.vllmHash)).size;
+  const hashes = new Set([...kernels.map((k) => k.vllmHash), ...packed.units.map((u) => u.vllmHash)]);
   const labels: Record<string, string> = {
-    [`${p}entry-count`]: String(entries),
+    [`${p}entry-count`]: String(kind === "triton" ? kernels.length : hashes.size),
     [`${p}cache-size-bytes`]: String(cacheBytes),
+    // the targets the kernels were compiled for, embedded ones included (not this machine's GPU)
     [`${p}summary`]: JSON.stringify({ targets: summaryTargets(kernels) }),
   };
-  if (kind === "vllm") labels[`${p}format`] = "triton";
+  if (kind === "vllm") {
+    const formats = new Set<McvFormat>(packed.units.map(mcvFormatOf));
+    if (kernels.some((k) => !k.embedded && !packed.units.some((u) => u.vllmHash === k.vllmHash))) formats.add("triton");
+    labels[`${p}format`] = MCV_FORMATS.filter((f) => formats.has(f)).join(",") || "triton";
+  }
   return labels;
 }
 
