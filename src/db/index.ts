@@ -85,12 +85,12 @@ export class IndexDb {
     if (version > MIGRATIONS.length) {
       throw new McmError(`index database ${this.path} was written by a newer mcm (schema ${version})`);
     }
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v] as string);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    if (version === MIGRATIONS.length) return;
+    // one transaction for every step: all of them or none
+    this.db.transaction(() => {
+      for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v] as string);
+      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    })();
   }
 
   close(): void {

@@ -1,4 +1,5 @@
 // vLLM compile units and the kernels they embed: the SQL for them.
+import type Database from "better-sqlite3";
 import type { KernelRecord, UnitRecord, VllmContext } from "../core/types.js";
 import type { EmbeddedKernel } from "../scan/vllm-unit.js";
 import type { IndexDb } from "./index.js";
@@ -27,6 +28,10 @@ export function embeddedPath(container: string, hash: string): string {
 }
 
 export class UnitStore {
+  /** embedded kernels written by this store: each once, however many units embed it */
+  private written = new Set<string>();
+  private stmts: { unit: Database.Statement; unlink: Database.Statement; link: Database.Statement } | undefined;
+
   constructor(private readonly idx: IndexDb) {}
 
   private get db() {
@@ -46,35 +51,43 @@ export class UnitStore {
 
   /** Records a unit read again, and the kernels in it. Call inside a transaction. */
   save(u: UnitRecord, kernels: EmbeddedKernel[]): void {
-    this.db
-      .prepare(`INSERT OR REPLACE INTO units (path, root, container, vllm_hash, rank, prefix, format, range_start,
-          range_end, subgraph, bytes, files, mtime, digest, inode, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(
-        u.path,
-        u.root,
-        u.container,
-        u.vllmHash,
-        u.rank,
-        u.prefix,
-        u.format,
-        u.rangeStart,
-        u.rangeEnd,
-        u.subgraph,
-        u.bytes,
-        u.files,
-        u.mtime,
-        u.digest,
-        u.inode,
-        u.warnings.length ? JSON.stringify(u.warnings) : null,
-      );
-    this.db.prepare("DELETE FROM unit_kernels WHERE unit = ?").run(u.path);
-    const link = this.db.prepare("INSERT OR IGNORE INTO unit_kernels (unit, kernel) VALUES (?, ?)");
+    this.stmts ??= {
+      unit: this.db.prepare(`INSERT OR REPLACE INTO units (path, root, container, vllm_hash, rank, prefix, format,
+        range_start, range_end, subgraph, bytes, files, mtime, digest, inode, warnings)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      unlink: this.db.prepare("DELETE FROM unit_kernels WHERE unit = ?"),
+      link: this.db.prepare("INSERT OR IGNORE INTO unit_kernels (unit, kernel) VALUES (?, ?)"),
+    };
+    const st = this.stmts;
+    st.unit.run(
+      u.path,
+      u.root,
+      u.container,
+      u.vllmHash,
+      u.rank,
+      u.prefix,
+      u.format,
+      u.rangeStart,
+      u.rangeEnd,
+      u.subgraph,
+      u.bytes,
+      u.files,
+      u.mtime,
+      u.digest,
+      u.inode,
+      u.warnings.length ? JSON.stringify(u.warnings) : null,
+    );
+    st.unlink.run(u.path);
     const w = this.idx.writer();
     for (const k of kernels) {
+      const path = embeddedPath(u.container, k.hash);
+      st.link.run(u.path, path);
+      if (this.written.has(path)) continue;
+      this.written.add(path);
       const rec: KernelRecord = {
         ...k,
         kind: "kernel",
-        path: embeddedPath(u.container, k.hash),
+        path,
         root: u.root,
         container: u.container,
         layout: "vllm",
@@ -88,7 +101,6 @@ export class UnitStore {
         warnings: [],
       };
       w.kernel(rec);
-      link.run(u.path, rec.path);
     }
   }
 

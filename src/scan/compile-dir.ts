@@ -2,12 +2,12 @@
 // (cache_key_factors.json), the model (modelinfos/), and the traced graph's
 // signature (computation_graph.py), which names every parameter and its shape.
 import { createHash } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { closeSync, readdirSync, readSync } from "node:fs";
 import type { ScanWarning, VllmContext } from "../core/types.js";
 import type { CompileDirRecord } from "../db/units.js";
 import { parseJson } from "./group.js";
 import { asObject } from "./kernel-facts.js";
-import { readFileCapped } from "./vllm-unit.js";
+import { openCapped, readFileCapped } from "./vllm-unit.js";
 
 /** The env factors that say where a unit can load and which format vLLM wrote. */
 const ENV_FACTORS = [
@@ -46,18 +46,40 @@ export function readCompileDir(
   };
 }
 
-/** sha256 (16 hex) of the traced forward's signature: parameter names and shapes. */
+/**
+ * sha256 (16 hex) of the traced forward's signature line (every parameter's
+ * name and shape), read from the file's head in windows and hashed as it comes.
+ */
 function graphSignature(dir: string): string | null {
-  const file = readFileCapped(`${dir}/computation_graph.py`, []);
-  if (!file) return null;
-  const text = file.data.toString("utf8");
-  const at = text.indexOf("def forward(");
-  if (at < 0) return null;
-  const end = text.indexOf("\n", at);
-  return createHash("sha256")
-    .update(text.slice(at, end < 0 ? undefined : end))
-    .digest("hex")
-    .slice(0, 16);
+  const f = openCapped(`${dir}/computation_graph.py`, []);
+  if (!f) return null;
+  const marker = Buffer.from("def forward(");
+  const hash = createHash("sha256");
+  const b = Buffer.allocUnsafe(1 << 16);
+  let started = false;
+  try {
+    for (let pos = 0; pos < Math.min(f.size, 16 << 20); ) {
+      const n = readSync(f.fd, b, 0, b.length, pos);
+      if (n === 0) break;
+      let chunk = b.subarray(0, n);
+      if (!started) {
+        const at = chunk.indexOf(marker);
+        if (at < 0) {
+          pos += Math.max(1, n - marker.length); // a marker cut by the window is found in the next
+          continue;
+        }
+        started = true;
+        chunk = chunk.subarray(at);
+      }
+      const nl = chunk.indexOf(0x0a);
+      hash.update(nl < 0 ? chunk : chunk.subarray(0, nl));
+      if (nl >= 0) return hash.digest("hex").slice(0, 16);
+      pos += n;
+    }
+    return null;
+  } finally {
+    closeSync(f.fd);
+  }
 }
 
 /**

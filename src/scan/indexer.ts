@@ -16,7 +16,7 @@ import { modelOf, readCompileDir } from "./compile-dir.js";
 import { bucketOf } from "./digest.js";
 import { checkBatch, type EntryBatch, type StoreCounts, settleBatch, storeBatch } from "./jobs.js";
 import { errorCode, isMcmName, warn } from "./util.js";
-import { readUnit } from "./vllm-unit.js";
+import { readUnit, type UnitMemo } from "./vllm-unit.js";
 
 export interface IndexOptions {
   mode: Mode;
@@ -80,17 +80,19 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
   // compile units are read before the write lock is taken: only those that changed
   const units = new UnitStore(db);
   const unitsBefore = units.states(root);
+  const memo: UnitMemo = new Map();
   const embeddedBefore = db.countEmbedded(root);
   const unitsRead = walk.units
     .filter((u) => {
       const old = unitsBefore.get(u.path);
+      if (!old) return true;
       const st = statSync(u.path, { throwIfNoEntry: false });
       // a folder's mtime does not follow its files: unpacked units are read again
       const same =
         st?.isFile() && old?.mtime === st.mtimeMs && old.bytes === st.size && old.inode === `${st.dev}:${st.ino}`;
       return !same;
     })
-    .map((u) => readUnit(u, root));
+    .map((u) => readUnit(u, root, memo));
   const model = walk.compileDirs.length ? modelOf(root, structural) : null;
   const compileDirs = walk.compileDirs.map((d) => readCompileDir(d, root, model, structural));
   lap(`read ${unitsRead.length} of ${walk.units.length} compile units`);

@@ -2,7 +2,10 @@
 // opcodes into plain values, and every object that pickle would build by
 // calling a class is kept as a PickledObject (the class's name, its
 // arguments, its state). PyTorch's cache artifacts are pickles; this reads
-// what they hold without Python, and without trusting them.
+// what they hold without Python, and without trusting them. Big byte strings
+// (a cubin, an IR file) are not read: they stay ranges of the source, and
+// big text becomes LONG_TEXT, so a reader of files skips most of their bytes.
+import { type ByteRange, type ByteSource, memorySource } from "./byte-source.js";
 
 /** An object pickle would have built by calling `cls`: nothing was called. */
 export interface PickledObject {
@@ -18,6 +21,17 @@ export interface PickledGlobal {
   name: string;
 }
 
+/** A byte string left in the source, unread. */
+export interface LazyBytes extends ByteRange {
+  kind: "bytes";
+}
+
+/** Text longer than this is not decoded (names and keys are short; generated code is not needed). */
+const MAX_TEXT = 4096;
+/** Byte strings up to this size are read; longer ones stay ranges (read on demand: copyOf). */
+export const MAX_EAGER_BYTES = 256;
+export const LONG_TEXT = "\u0000long text";
+
 export type PickleValue =
   | null
   | boolean
@@ -25,6 +39,7 @@ export type PickleValue =
   | bigint
   | string
   | Uint8Array
+  | LazyBytes
   | PickleValue[]
   | Map<PickleValue, PickleValue>
   | PickledObject
@@ -49,53 +64,92 @@ type Slot = PickleValue | typeof MARK;
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 const latin1 = new TextDecoder("latin1");
 
-/** Decodes one pickle from `data` (a view: byte strings in the result are views of it too). */
-export function readPickle(data: Uint8Array, limits: PickleLimits = DEFAULT_PICKLE_LIMITS): PickleValue {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let p = 0;
+/** Decodes one pickle: all of `data`, or `range` of `src`. */
+export function readPickle(
+  data: Uint8Array | ByteSource,
+  range?: ByteRange,
+  limits: PickleLimits = DEFAULT_PICKLE_LIMITS,
+): PickleValue {
+  const src = data instanceof Uint8Array ? memorySource(data) : data;
+  const start = range?.offset ?? 0;
+  const end = range ? range.offset + range.length : src.length;
+  if (end > src.length) throw new PickleError(`truncated: ${end - src.length} bytes missing`);
+  // the window of the source that holds p
+  let buf: Uint8Array = new Uint8Array(0);
+  let base = start;
+  let p = start;
   const stack: Slot[] = [];
   const marks: number[] = [];
   const memo = new Map<number, PickleValue>();
   let ops = 0;
 
-  const need = (n: number) => {
-    if (n < 0 || p + n > data.length) throw new PickleError(`truncated at byte ${p}`);
+  /** Makes the window hold [p, p + n); returns the index of p in it. */
+  const need = (n: number): number => {
+    if (n < 0 || p + n > end) throw new PickleError(`truncated at byte ${p - start}`);
+    if (p < base || p + n > base + buf.length) {
+      buf = src.view(p, Math.min(end - p, Math.max(n, 4096)));
+      base = p;
+      if (buf.length < n) throw new PickleError(`truncated at byte ${p - start}`);
+    }
+    return p - base;
   };
   const u8 = () => {
-    need(1);
-    return data[p++] as number;
+    const i = need(1);
+    p++;
+    return buf[i] as number;
   };
-  const u16 = () => {
-    need(2);
-    const v = view.getUint16(p, true);
-    p += 2;
-    return v;
-  };
-  const u32 = () => {
-    need(4);
-    const v = view.getUint32(p, true);
-    p += 4;
-    return v;
-  };
-  const u64 = () => {
-    need(8);
-    const v = view.getBigUint64(p, true);
-    p += 8;
-    if (v > BigInt(data.length)) throw new PickleError(`length ${v} beyond the data at byte ${p}`);
-    return Number(v);
-  };
-  const take = (n: number) => {
-    need(n);
-    const b = data.subarray(p, p + n);
+  const le = (n: number) => {
+    const i = need(n);
     p += n;
-    return b;
+    let v = 0;
+    for (let k = n - 1; k >= 0; k--) v = v * 256 + (buf[i + k] as number);
+    return v;
+  };
+  const u16 = () => le(2);
+  const u32 = () => le(4);
+  const u64 = () => {
+    const v = le(8);
+    if (v > end - p) throw new PickleError(`length ${v} beyond the data at byte ${p - start}`);
+    return v;
+  };
+  /** n bytes read (a copy: the window moves on) */
+  const take = (n: number) => {
+    const i = need(n);
+    p += n;
+    return new Uint8Array(buf.subarray(i, i + n)); // a copy (Buffer.slice would be a view)
+  };
+  /** a byte string: read when small, else its range, skipped */
+  const bytes = (n: number): Uint8Array | LazyBytes => {
+    if (n <= MAX_EAGER_BYTES) return take(n);
+    if (n > end - p) throw new PickleError(`truncated at byte ${p - start}`);
+    const r: LazyBytes = { kind: "bytes", offset: p, length: n };
+    p += n;
+    return r;
+  };
+  const text = (n: number): string => {
+    if (n <= MAX_TEXT) {
+      const i = need(n);
+      p += n;
+      return utf8.decode(buf.subarray(i, i + n));
+    }
+    if (n > end - p) throw new PickleError(`truncated at byte ${p - start}`);
+    p += n;
+    return LONG_TEXT;
   };
   const line = () => {
-    const end = data.indexOf(0x0a, p);
-    if (end < 0) throw new PickleError(`truncated line at byte ${p}`);
-    const s = latin1.decode(data.subarray(p, end));
-    p = end + 1;
-    return s;
+    let out = "";
+    for (;;) {
+      const i = need(1);
+      const nl = buf.indexOf(0x0a, i);
+      if (nl >= 0) {
+        out += latin1.decode(buf.subarray(i, nl));
+        p = base + nl + 1;
+        return out;
+      }
+      if (out.length > MAX_TEXT) throw new PickleError(`line too long at byte ${p - start}`);
+      out += latin1.decode(buf.subarray(i));
+      p = base + buf.length;
+    }
   };
   const push = (v: PickleValue) => {
     if (stack.length + memo.size >= limits.maxValues) throw new PickleError("too many values");
@@ -189,9 +243,7 @@ export function readPickle(data: Uint8Array, limits: PickleLimits = DEFAULT_PICK
         push(u16());
         break;
       case 0x4a: // BININT
-        need(4);
-        push(view.getInt32(p, true));
-        p += 4;
+        push(le(4) | 0);
         break;
       case 0x8a: // LONG1
         push(longOf(take(u8())));
@@ -208,31 +260,33 @@ export function readPickle(data: Uint8Array, limits: PickleLimits = DEFAULT_PICK
       case 0x4c: // LONG (text)
         push(Number(line().replace(/L$/, "")));
         break;
-      case 0x47: // BINFLOAT
-        need(8);
-        push(view.getFloat64(p, false));
+      case 0x47: {
+        // BINFLOAT
+        const i = need(8);
         p += 8;
+        push(new DataView(buf.buffer, buf.byteOffset + i, 8).getFloat64(0, false));
         break;
+      }
       case 0x46: // FLOAT (text)
         push(Number(line()));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        push(utf8.decode(take(u8())));
+        push(text(u8()));
         break;
       case 0x58: // BINUNICODE
-        push(utf8.decode(take(u32())));
+        push(text(u32()));
         break;
       case 0x8d: // BINUNICODE8
-        push(utf8.decode(take(u64())));
+        push(text(u64()));
         break;
       case 0x56: // UNICODE (text, raw-unicode-escape)
         push(line());
         break;
       case 0x55: // SHORT_BINSTRING
-        push(latin1.decode(take(u8())));
+        push(text(u8()));
         break;
       case 0x54: // BINSTRING
-        push(latin1.decode(take(u32())));
+        push(text(u32()));
         break;
       case 0x53: // STRING (text, quoted)
         push(line().slice(1, -1));
@@ -241,13 +295,13 @@ export function readPickle(data: Uint8Array, limits: PickleLimits = DEFAULT_PICK
         push(take(u8()));
         break;
       case 0x42: // BINBYTES
-        push(take(u32()));
+        push(bytes(u32()));
         break;
       case 0x8e: // BINBYTES8
-        push(take(u64()));
+        push(bytes(u64()));
         break;
       case 0x96: // BYTEARRAY8
-        push(take(u64()));
+        push(bytes(u64()));
         break;
       case 0x29: // EMPTY_TUPLE
         push([]);
@@ -417,7 +471,7 @@ export function readPickle(data: Uint8Array, limits: PickleLimits = DEFAULT_PICK
       case 0x98: // READONLY_BUFFER
         break;
       default:
-        throw new PickleError(`unknown opcode 0x${op.toString(16)} at byte ${p - 1}`);
+        throw new PickleError(`unknown opcode 0x${op.toString(16)} at byte ${p - 1 - start}`);
     }
   }
 }
@@ -430,6 +484,17 @@ export function isObject(v: PickleValue | undefined): v is PickledObject {
     !Array.isArray(v) &&
     !(v instanceof Map) &&
     v.kind === "object"
+  );
+}
+
+export function isLazy(v: PickleValue | undefined): v is LazyBytes {
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    !(v instanceof Uint8Array) &&
+    !Array.isArray(v) &&
+    !(v instanceof Map) &&
+    v.kind === "bytes"
   );
 }
 

@@ -5,6 +5,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import type { ScanWarning, UnitRecord, UnitSpec } from "../core/types.js";
+import { type ByteSource, fileSource } from "./byte-source.js";
 import { GROUP_RE } from "./group.js";
 import { asObject, type KernelFacts, kernelFacts } from "./kernel-facts.js";
 import { PickleError } from "./pickle.js";
@@ -34,7 +35,15 @@ const MAX_FOLDER_FILES = 100_000;
 const O_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const utf8 = new TextDecoder("utf-8");
 
-export function readUnit(spec: UnitSpec, root: string): UnitRecord & { kernels: EmbeddedKernel[] } {
+/**
+ * What standalone artifacts already read in this run embed, by size and stored
+ * CRC32: vLLM writes many byte-identical artifacts (identical layers), and a
+ * copy is read once. (A forged CRC can only make mcm report the other copy's
+ * kernels; nothing is linked or removed on its word.)
+ */
+export type UnitMemo = Map<string, { kernels: EmbeddedKernel[]; format: UnitSpec["format"] }>;
+
+export function readUnit(spec: UnitSpec, root: string, memo?: UnitMemo): UnitRecord & { kernels: EmbeddedKernel[] } {
   const warnings: ScanWarning[] = [];
   const base = { ...spec, root, warnings, digest: null as string | null, inode: null as string | null };
   const st = lstatSync(spec.path, { throwIfNoEntry: false });
@@ -43,47 +52,72 @@ export function readUnit(spec: UnitSpec, root: string): UnitRecord & { kernels: 
     const r = readFolder(spec.path, warnings);
     return { ...base, bytes: r.bytes, files: r.files, mtime: r.mtime, kernels: distinct(r.kernels) };
   }
-  const file = readFileCapped(spec.path, warnings);
+  const file = openCapped(spec.path, warnings);
   if (!file) return { ...base, bytes: st.size, files: 1, mtime: st.mtimeMs, kernels: [] };
   const inode = `${file.dev}:${file.ino}`;
-  const { data, mtime } = file;
+  const src = fileSource(file.fd, file.size);
   let kernels: EmbeddedKernel[] = [];
-  let crcChecked = false;
+  let digest: string | null = null;
   const marks: BundleMarks = { megaAot: false };
   try {
-    kernels = kernelsOfFile(data, marks);
-    crcChecked = data[0] !== 0x80;
+    if (src.view(0, 1)[0] === 0x80) {
+      // an AOT `model` is a bare pickle (no stored CRC: its own is computed)
+      kernels = bundledKernels(src, undefined, undefined, marks).flatMap((k) => embedded(k));
+      digest = digestOf(src);
+    } else {
+      // standalone artifacts are byte streams of pickles; their stored CRC32 tells copies apart
+      // (a hint: links are made only after the bytes compare equal)
+      const head = src.view(0, 4);
+      const known = head.length === 4 ? memo?.get(`${file.size}:${Buffer.from(head).toString("hex")}`) : undefined;
+      if (known) {
+        const d = `${file.size}:${Buffer.from(head).toString("hex")}`;
+        return {
+          ...base,
+          format: known.format,
+          bytes: file.size,
+          files: 1,
+          mtime: file.mtime,
+          digest: d,
+          inode,
+          kernels: known.kernels,
+        };
+      }
+      const art = readStandaloneArtifact(src);
+      digest = `${file.size}:${art.storedCrc}`;
+      const pickles = art.aotPickle ? [art.aotPickle] : art.entries.map((e) => e.content);
+      for (const r of pickles) {
+        if (r.length < 2 || src.view(r.offset, 1)[0] !== 0x80) continue; // autotune results are JSON
+        for (const k of bundledKernels(src, r, undefined, marks)) kernels.push(...embedded(k));
+      }
+    }
   } catch (e) {
     if (!(e instanceof ArtifactError || e instanceof PickleError || e instanceof RangeError)) throw e;
     warnings.push(warn(spec.path, "bad-artifact", `cannot read the artifact: ${e.message}`));
+    digest ??= digestOf(src);
+  } finally {
+    closeSync(file.fd);
   }
   // vLLM's AOT model carries compiled code only as a mega artifact; otherwise it loads the JIT cache
   const format = spec.format === "aot" && marks.megaAot ? "mega-aot" : spec.format;
-  // the stored CRC32 (checked) covers the rest of a standalone artifact: no second pass over the bytes
-  const digest = crcChecked ? `${data.length}:${Buffer.from(data.subarray(0, 4)).toString("hex")}` : digestOf(data);
-  return { ...base, format, bytes: data.length, files: 1, mtime, digest, inode, kernels: distinct(kernels) };
+  kernels = distinct(kernels);
+  if (memo && digest && warnings.length === 0 && spec.format !== "aot") memo.set(digest, { kernels, format });
+  return { ...base, format, bytes: file.size, files: 1, mtime: file.mtime, digest, inode, kernels };
 }
 
-/** Size and CRC32 of the whole content: equal digests are checked byte by byte before linking. */
-function digestOf(data: Uint8Array): string {
-  return `${data.length}:${crc32(data).toString(16).padStart(8, "0")}`;
-}
-
-function kernelsOfFile(data: Uint8Array, marks?: BundleMarks): EmbeddedKernel[] {
-  // an AOT `model` is a bare pickle; standalone artifacts are byte streams of pickles
-  if (data[0] === 0x80) return bundledKernels(data, undefined, marks).flatMap((k) => embedded(sized(k)));
-  const art = readStandaloneArtifact(data);
-  if (art.aotPickle) return bundledKernels(art.aotPickle).flatMap((k) => embedded(sized(k)));
-  const out: EmbeddedKernel[] = [];
-  for (const e of art.entries) {
-    if (e.content[0] !== 0x80) continue; // autotune results are JSON
-    for (const k of bundledKernels(e.content)) out.push(...embedded(sized(k)));
+/** Size and CRC32 of the whole content, read in windows: equal digests are compared byte by byte before linking. */
+function digestOf(src: ByteSource): string {
+  let crc = 0;
+  for (let pos = 0; pos < src.length; ) {
+    const v = src.view(pos, 1 << 20);
+    if (v.length === 0) break;
+    crc = crc32(v, crc);
+    pos += v.length;
   }
-  return out;
+  return `${src.length}:${crc.toString(16).padStart(8, "0")}`;
 }
 
 /** The kernel that a bundled Triton cache entry restores, when its metadata says what it is. */
-function embedded(k: { key: string; files: { name: string; size: number; content?: Uint8Array }[] }): EmbeddedKernel[] {
+function embedded(k: BundledKernel): EmbeddedKernel[] {
   const group = k.files.find((f) => GROUP_RE.test(f.name));
   const name = group ? (GROUP_RE.exec(group.name)?.[1] as string) : undefined;
   const metaFile = k.files.find((f) =>
@@ -103,8 +137,6 @@ function embedded(k: { key: string; files: { name: string; size: number; content
   return [{ ...facts, key: k.key, hash, metadata: text }];
 }
 
-const sized = (k: BundledKernel) => ({ key: k.key, files: k.files.map((f) => ({ ...f, size: f.content.length })) });
-
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 function distinct(kernels: EmbeddedKernel[]): EmbeddedKernel[] {
@@ -113,11 +145,16 @@ function distinct(kernels: EmbeddedKernel[]): EmbeddedKernel[] {
   return [...m.values()];
 }
 
-/** Reads a regular file whole, refusing links, FIFOs, devices and anything over the cap. */
-export function readFileCapped(
-  path: string,
-  warnings: ScanWarning[],
-): { data: Buffer; mtime: number; dev: number; ino: number } | null {
+interface OpenFile {
+  fd: number;
+  size: number;
+  mtime: number;
+  dev: number;
+  ino: number;
+}
+
+/** Opens a regular file, refusing links, FIFOs, devices and anything over the cap (one warning each). */
+export function openCapped(path: string, warnings: ScanWarning[]): OpenFile | null {
   let fd: number;
   try {
     fd = openSync(path, O_READ);
@@ -129,29 +166,37 @@ export function readFileCapped(
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) {
-      warnings.push(warn(path, "unreadable", "is not a regular file; not read"));
-      return null;
-    }
-    if (st.size > MAX_UNIT_BYTES) {
+    if (!st.isFile()) warnings.push(warn(path, "unreadable", "is not a regular file; not read"));
+    else if (st.size > MAX_UNIT_BYTES)
       warnings.push(
         warn(path, "unreadable", `is ${st.size} bytes, over the ${MAX_UNIT_BYTES}-byte cap; sized, not read`),
       );
-      return null;
-    }
-    const data = Buffer.allocUnsafe(st.size);
+    else return { fd, size: st.size, mtime: st.mtimeMs, dev: st.dev, ino: st.ino };
+  } catch (e) {
+    warnings.push(warn(path, errorCode(e), `cannot read: ${(e as Error).message}`));
+  }
+  closeSync(fd);
+  return null;
+}
+
+/** Reads a small regular file whole (see openCapped). */
+export function readFileCapped(path: string, warnings: ScanWarning[]): { data: Buffer; mtime: number } | null {
+  const f = openCapped(path, warnings);
+  if (!f) return null;
+  try {
+    const data = Buffer.allocUnsafe(f.size);
     let n = 0;
     while (n < data.length) {
-      const got = readSync(fd, data, n, data.length - n, n);
+      const got = readSync(f.fd, data, n, data.length - n, n);
       if (got === 0) break;
       n += got;
     }
-    return { data: n === data.length ? data : data.subarray(0, n), mtime: st.mtimeMs, dev: st.dev, ino: st.ino };
+    return { data: n === data.length ? data : data.subarray(0, n), mtime: f.mtime };
   } catch (e) {
     warnings.push(warn(path, errorCode(e), `cannot read: ${(e as Error).message}`));
     return null;
   } finally {
-    closeSync(fd);
+    closeSync(f.fd);
   }
 }
 
@@ -212,14 +257,16 @@ function readFolder(dir: string, warnings: ScanWarning[]) {
       here.push({ name: n, size: st.size });
     }
     for (const f of here) {
-      if (f.size < 2 || f.size > MAX_UNIT_BYTES || !isPickleFile(`${d}/${f.name}`)) continue;
-      const file = readFileCapped(`${d}/${f.name}`, warnings);
+      if (f.size < 3 || !isPickleFile(`${d}/${f.name}`)) continue;
+      const file = openCapped(`${d}/${f.name}`, warnings);
       if (!file) continue;
       try {
-        kernels.push(...kernelsOfFile(file.data));
+        for (const k of bundledKernels(fileSource(file.fd, file.size))) kernels.push(...embedded(k));
       } catch (e) {
         if (!(e instanceof PickleError || e instanceof RangeError)) throw e;
         warnings.push(warn(`${d}/${f.name}`, "bad-artifact", `cannot read the cache entry: ${e.message}`));
+      } finally {
+        closeSync(file.fd);
       }
     }
     const group = here.find((f) => GROUP_RE.test(f.name));
@@ -229,7 +276,7 @@ function readFolder(dir: string, warnings: ScanWarning[]) {
     const read = meta && meta.size <= MAX_METADATA_BYTES ? readFileCapped(`${d}/${meta.name}`, warnings) : null;
     if (!read) continue;
     const key = d.slice(d.lastIndexOf("/") + 1);
-    const withMeta = here.map((f) => (f === meta ? { ...f, content: read.data } : f));
+    const withMeta = here.map((f) => (f === meta ? { ...f, content: new Uint8Array(read.data) } : f));
     kernels.push(...embedded({ key, files: withMeta }));
   }
   if (files >= MAX_FOLDER_FILES) warnings.push(warn(dir, "unreadable", `over ${MAX_FOLDER_FILES} files; not all read`));
