@@ -382,20 +382,24 @@ function main(): void {
     rows.push(...archiveRows(archived));
   }
 
-  let vllm: VllmResult | undefined;
+  const vllm: VllmResult[] = [];
   if (process.env.BENCH_VLLM !== "0") {
-    vllm = benchVllm({
+    const o = {
       fixture: join(REPO, "test", "fixtures", "gkm-llama-vllm-binary-cache.tar.gz"),
       dir: WORK,
       db: join(WORK, "vllm.db"),
       gib: Number(process.env.BENCH_VLLM_GIB ?? 1) || 1,
       runs,
-      mcm: (args) => mcm(args, true),
+      mcm: (args: string[]) => mcm(args, true),
       removeDb,
       settle,
       progress,
-    });
-    rows.push(...vllmRows(vllm));
+    };
+    for (const shape of ["copies", "distinct"] as const) {
+      const r = benchVllm(o, shape);
+      vllm.push(r);
+      rows.push(...vllmRows(r));
+    }
   }
 
   const cpu = cpus();
@@ -415,7 +419,7 @@ function main(): void {
   const out = join(WORK, "results.json");
   writeFileSync(
     out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results, prune: pruned ?? null, archive: archived ?? null, vllm: vllm ?? null }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results, prune: pruned ?? null, archive: archived ?? null, vllm }, null, 2)}\n`,
   );
   process.stdout.write(`results: ${out}\n`);
 }

@@ -80,14 +80,17 @@ export function readPickle(
   let p = start;
   const stack: Slot[] = [];
   const marks: number[] = [];
-  const memo = new Map<number, PickleValue>();
+  // MEMOIZE numbers slots 0, 1, 2, ...: an array (BINPUT may name any slot: a Map takes those)
+  const memo: PickleValue[] = [];
+  const sparse = new Map<number, PickleValue>();
   let ops = 0;
 
   /** Makes the window hold [p, p + n); returns the index of p in it. */
   const need = (n: number): number => {
     if (n < 0 || p + n > end) throw new PickleError(`truncated at byte ${p - start}`);
     if (p < base || p + n > base + buf.length) {
-      buf = src.view(p, Math.min(end - p, Math.max(n, 4096)));
+      // small windows: after a skipped byte string, only the next few opcodes are wanted
+      buf = src.view(p, Math.min(end - p, Math.max(n, 1024)));
       base = p;
       if (buf.length < n) throw new PickleError(`truncated at byte ${p - start}`);
     }
@@ -130,6 +133,16 @@ export function readPickle(
     if (n <= MAX_TEXT) {
       const i = need(n);
       p += n;
+      if (n <= 64) {
+        // most names are short ASCII: built directly, without a decoder call
+        let out = "";
+        for (let k = i; k < i + n; k++) {
+          const c = buf[k] as number;
+          if (c >= 0x80) return utf8.decode(buf.subarray(i, i + n));
+          out += String.fromCharCode(c);
+        }
+        return out;
+      }
       return utf8.decode(buf.subarray(i, i + n));
     }
     if (n > end - p) throw new PickleError(`truncated at byte ${p - start}`);
@@ -152,7 +165,7 @@ export function readPickle(
     }
   };
   const push = (v: PickleValue) => {
-    if (stack.length + memo.size >= limits.maxValues) throw new PickleError("too many values");
+    if (stack.length + memo.length + sparse.size >= limits.maxValues) throw new PickleError("too many values");
     stack.push(v);
   };
   const pop = (): PickleValue => {
@@ -173,11 +186,13 @@ export function readPickle(
     return items;
   };
   const put = (i: number) => {
-    if (memo.size >= limits.maxValues) throw new PickleError("memo too big");
-    memo.set(i, top());
+    if (memo.length + sparse.size >= limits.maxValues) throw new PickleError("memo too big");
+    if (i === memo.length) memo.push(top());
+    else if (i < memo.length) memo[i] = top();
+    else sparse.set(i, top());
   };
   const get = (i: number) => {
-    const v = memo.get(i);
+    const v = i < memo.length ? memo[i] : sparse.get(i);
     if (v === undefined) throw new PickleError(`memo ${i} unset at byte ${p}`);
     push(v);
   };
@@ -377,7 +392,7 @@ export function readPickle(
         push(object({ kind: "global", name: "builtins.frozenset" }, popMark()));
         break;
       case 0x94: // MEMOIZE
-        put(memo.size);
+        put(memo.length + sparse.size);
         break;
       case 0x71: // BINPUT
         put(u8());

@@ -189,11 +189,18 @@ export function bundledKernels(
       if (k) out.push(k);
       continue;
     }
-    if (Array.isArray(v)) todo.push(...v);
+    // only what can hold a bundle is walked on: objects, containers, byte strings (nested pickles)
+    const visit = (x: PickleValue) => {
+      if (x !== null && typeof x === "object") todo.push(x);
+    };
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) visit(v[i] as PickleValue);
     else if (v instanceof Map) {
       if (marks && v.get("standalone_compile_artifacts") != null) marks.megaAot = true;
-      for (const [k, x] of v) todo.push(k, x);
-    } else if (isObject(v)) todo.push(...v.args, v.state);
+      for (const x of v.values()) visit(x);
+    } else if (isObject(v)) {
+      for (let i = 0; i < v.args.length; i++) visit(v.args[i] as PickleValue);
+      visit(v.state);
+    }
   }
   return out;
 }

@@ -60,8 +60,9 @@ export function readUnit(spec: UnitSpec, root: string, memo?: UnitMemo): UnitRec
   let digest: string | null = null;
   const marks: BundleMarks = { megaAot: false };
   try {
-    if (src.view(0, 1)[0] === 0x80) {
-      // an AOT `model` is a bare pickle (no stored CRC: its own is computed)
+    // the name says which: an AOT `model` is a bare pickle (no stored CRC: its own is computed);
+    // an artifact is a byte stream, whose CRC32 may well start with a pickle's 0x80
+    if (spec.format === "aot") {
       kernels = bundledKernels(src, undefined, undefined, marks).flatMap((k) => embedded(k));
       digest = digestOf(src);
     } else {

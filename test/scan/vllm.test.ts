@@ -186,6 +186,22 @@ describe("hostile and broken artifacts: one warning each, no crash, nothing read
     );
   });
 
+  it("an artifact whose CRC32 starts with 0x80, as a pickle does, is read as the artifact it is", async () => {
+    const root = cacheWith((dir, good) => {
+      // a different torch key, the CRC made right again: found by trying (1 in 256 artifacts)
+      const a = Buffer.from(good);
+      for (let n = 0; ; n++) {
+        a.writeUInt32BE(n, 12);
+        a.writeUInt32BE(crc32(a.subarray(4)), 0);
+        if (a[0] === 0x80) break;
+      }
+      writeFileSync(join(dir, "artifact_compile_range_1_2048_subgraph_1"), a);
+    });
+    const { s } = await warningsOf(root);
+    assert.deepEqual(s.warnings, []);
+    assert.equal(s.kernels, 6);
+  });
+
   it("a pickle that would run code, or never end, is only read", async () => {
     const marker = join(tempDir(), "ran");
     const root = cacheWith((dir) => {
