@@ -49,8 +49,8 @@ export class UnitStore {
     return new Map(rows.map(([p, mtime, bytes, inode]) => [p, { mtime, bytes, inode }]));
   }
 
-  /** Records a unit read again, and the kernels in it. Call inside a transaction. */
-  save(u: UnitRecord, kernels: EmbeddedKernel[]): void {
+  /** Records a unit read (`known`: again), and the kernels in it. Call inside a transaction. */
+  save(u: UnitRecord, kernels: EmbeddedKernel[], known = true): void {
     this.stmts ??= {
       unit: this.db.prepare(`INSERT OR REPLACE INTO units (path, root, container, vllm_hash, rank, prefix, format,
         range_start, range_end, subgraph, bytes, files, mtime, digest, inode, warnings)
@@ -77,7 +77,7 @@ export class UnitStore {
       u.inode,
       u.warnings.length ? JSON.stringify(u.warnings) : null,
     );
-    st.unlink.run(u.path);
+    if (known) st.unlink.run(u.path); // a unit read again: what it embedded before goes
     const w = this.idx.writer();
     for (const k of kernels) {
       const path = embeddedPath(u.container, k.hash);

@@ -149,7 +149,13 @@ export function planUnitLinks(units: UnitRow[], o: ProtectOptions): UnitPlan {
       sizes: ls.map((l) => l.u.bytes),
       links: ls.map((l) => ({ file: nameOf(l.u.path), target: l.target.path })),
       bytes: ls.reduce((n, l) => n + l.u.bytes, 0),
-      reason: `byte-identical to ${nameOf((ls[0] as { target: UnitRow }).target.path)} and others: hard-linked, every path stays`,
+      reason: (() => {
+        const targets = new Set(ls.map((l) => l.target.path));
+        const one = targets.size === 1 ? nameOf((ls[0] as { target: UnitRow }).target.path) : null;
+        return one
+          ? `byte-identical to ${one}: hard links to it, every path stays`
+          : `byte-identical to ${targets.size} kept copies: hard links to them, every path stays`;
+      })(),
     });
   }
   return out;

@@ -142,3 +142,21 @@ describe("mcm check", () => {
     assert.equal((JSON.parse(j.stdout) as CheckJson).kernels, 0);
   });
 });
+
+describe("mcm check on vLLM compile units: the targets and Triton version embedded in them", () => {
+  it("GKM's T4 cache: can hit on a T4 with Triton 3.5.1; on an H100 with Triton 3.6.0 each is a reason", () => {
+    const llama = extractFixture("llama-binary-cache");
+    const t4 = { PATH: fakeTools({ "nvidia-smi": prints("Tesla T4, 7.5"), python3: prints("3.5.1") }) };
+    const ok = checkJson(llama, t4);
+    assert.deepEqual([ok.kernels, ok.usable, ok.unusable], [16, 16, 0]);
+    const no = checkJson(llama, h100());
+    assert.equal(no.usable, 0);
+    assert.deepEqual(
+      no.reasons.map((x) => [x.code, x.kernels]),
+      [
+        ["arch-mismatch", 16],
+        ["triton-version-mismatch", 16],
+      ],
+    );
+  });
+});

@@ -131,6 +131,33 @@ describe("applyPlan, the only deleter", () => {
     assert.equal(r.files, (e.links ?? []).length - 1, "the unchanged files are linked");
   });
 
+  it("--link: a same-size file with other bytes is never linked, nor a target outside the roots in scope", async () => {
+    const root = extractFixture("triton-cache");
+    const [orig] = (await candidatesOf(root)).filter((k) => k.name === "add_kernel");
+    const copy = join(root, "A".repeat(52));
+    cpSync((orig as Candidate).path, copy, { recursive: true });
+    const plan = planDeduplicate(findDuplicates(await candidatesOf(root), true, []), { now: Date.now(), link: true });
+    const e = plan.entries[0] as PrunePlan["entries"][number];
+    const [same, outside] = e.links ?? [];
+    assert.ok(same && outside);
+    // same size, other bytes (a digest that lied, or a file rewritten in place)
+    const p = join(e.path, same.file);
+    const bytes = readFileSync(p);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
+    writeFileSync(p, bytes);
+    // a twin of the right bytes, but outside every root in scope
+    const elsewhere = join(tempDir(), outside.file);
+    cpSync(outside.target, elsewhere);
+    outside.target = elsewhere;
+    const r = await applyPlan(plan, { dryRun: false, graceMs: 0, inFlightMs: 0, roots: [root] });
+    assert.deepEqual(readFileSync(p), bytes, "the differing file keeps its own bytes");
+    assert.notEqual(statSync(p).ino, statSync(same.target).ino);
+    assert.notEqual(statSync(join(e.path, outside.file)).ino, statSync(elsewhere).ino);
+    assert.ok(r.warnings.some((w) => w.path === p && /bytes differ/.test(w.message)));
+    assert.ok(r.warnings.some((w) => w.path === join(e.path, outside.file) && w.code === "changed"));
+    assert.equal(r.files, (e.links ?? []).length - 2);
+  });
+
   it("unpublishes first: during the grace period the group files no longer offer what goes", async () => {
     const root = extractFixture("triton-cache");
     const plan = planIrOnly(await candidatesOf(root), { now: Date.now(), asm: false });

@@ -7,6 +7,7 @@ import { crc32 } from "node:zlib";
 import { IndexDb } from "../../src/db/index.js";
 import { UnitStore } from "../../src/db/units.js";
 import { indexRoot } from "../../src/scan/indexer.js";
+import { readUnit } from "../../src/scan/vllm-unit.js";
 import { cleanupTemp, extractFixture, setAge, tempDir } from "../helpers/fixtures.js";
 
 after(cleanupTemp);
@@ -236,6 +237,22 @@ describe("hostile and broken artifacts: one warning each, no crash, nothing read
     const { s } = await warningsOf(root);
     assert.equal(s.kernels, 0, "the linked artifact's kernels were not read");
     assert.deepEqual(readdirSync(outside), ["secret"]);
+    // a link swapped in after the walk saw a file: the reader itself refuses to follow it
+    const dir = join(root, BACKBONE);
+    const spec = {
+      path: join(dir, "artifact_compile_range_1_2_subgraph_0"),
+      container: dir,
+      format: "binary" as const,
+      vllmHash: "edf531ca35",
+      rank: "rank_0_0",
+      prefix: "backbone",
+      rangeStart: 1,
+      rangeEnd: 2,
+      subgraph: 0,
+    };
+    const u = readUnit(spec, root);
+    assert.equal(u.kernels.length, 0);
+    assert.match(u.warnings[0]?.message ?? "", /symbolic link; not followed/);
   });
 });
 
