@@ -56,7 +56,8 @@ export class UnitStore {
         range_start, range_end, subgraph, bytes, files, mtime, digest, inode, warnings)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       unlink: this.db.prepare("DELETE FROM unit_kernels WHERE unit = ?"),
-      link: this.db.prepare("INSERT OR IGNORE INTO unit_kernels (unit, kernel) VALUES (?, ?)"),
+      // one statement per unit, its kernels as a JSON array
+      link: this.db.prepare("INSERT OR IGNORE INTO unit_kernels (unit, kernel) SELECT ?, value FROM json_each(?)"),
     };
     const st = this.stmts;
     st.unit.run(
@@ -79,9 +80,9 @@ export class UnitStore {
     );
     if (known) st.unlink.run(u.path); // a unit read again: what it embedded before goes
     const w = this.idx.writer();
+    if (kernels.length) st.link.run(u.path, JSON.stringify(kernels.map((k) => embeddedPath(u.container, k.hash))));
     for (const k of kernels) {
       const path = embeddedPath(u.container, k.hash);
-      st.link.run(u.path, path);
       if (this.written.has(path)) continue;
       this.written.add(path);
       const rec: KernelRecord = {

@@ -181,8 +181,8 @@ export function readPickle(
   const popMark = (): PickleValue[] => {
     const at = marks.pop();
     if (at === undefined) throw new PickleError(`no mark at byte ${p}`);
-    const items = stack.splice(at) as PickleValue[];
-    items.shift(); // the mark itself
+    const items = stack.splice(at + 1) as PickleValue[];
+    stack.pop(); // the mark itself
     return items;
   };
   const put = (i: number) => {

@@ -88,6 +88,7 @@ export function readUnit(spec: UnitSpec, root: string, memo?: UnitMemo): UnitRec
       const pickles = art.aotPickle ? [art.aotPickle] : art.entries.map((e) => e.content);
       for (const r of pickles) {
         if (r.length < 2 || src.view(r.offset, 1)[0] !== 0x80) continue; // autotune results are JSON
+        if (!mayBundle(src, r)) continue;
         for (const k of bundledKernels(src, r, undefined, marks)) kernels.push(...embedded(k));
       }
     }
@@ -103,6 +104,13 @@ export function readUnit(spec: UnitSpec, root: string, memo?: UnitMemo): UnitRec
   kernels = distinct(kernels);
   if (memo && digest && warnings.length === 0 && spec.format !== "aot") memo.set(digest, { kernels, format });
   return { ...base, format, bytes: file.size, files: 1, mtime: file.mtime, digest, inode, kernels };
+}
+
+/** Where a small entry's bytes name no Triton bundle (nested pickles included), it has no kernel to walk. */
+const BUNDLE_MARK = Buffer.from("triton_bundler");
+function mayBundle(src: ByteSource, r: { offset: number; length: number }): boolean {
+  if (r.length > 1 << 20) return true; // big entries are walked without reading them whole
+  return Buffer.from(src.view(r.offset, r.length)).includes(BUNDLE_MARK);
 }
 
 /** Size and CRC32 of the whole content, read in windows: equal digests are compared byte by byte before linking. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { dbIn, mcm, mcmJson } from "../helpers/cli.js";
@@ -62,5 +62,51 @@ describe("mcm export", () => {
     }
     assert.equal(mcm(["export", "--cache-dir", root], { db }).code, 2);
     assert.equal(mcm(["export", "--cache-dir", join(root, "nope"), "-o", out], { db }).code, 2);
+  });
+});
+
+describe("mcm export of current vLLM's binary artifacts", () => {
+  /** sha256 of every file under `dir`, by relative path, and how many distinct inodes hold them. */
+  function tree(dir: string): { files: Record<string, string>; inodes: number } {
+    const files: Record<string, string> = {};
+    const inodes = new Set<number>();
+    const walk = (rel: string) => {
+      for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) walk(r);
+        else {
+          files[r] = createHash("sha256")
+            .update(readFileSync(join(dir, r)))
+            .digest("hex");
+          inodes.add(statSync(join(dir, r)).ino);
+        }
+      }
+    };
+    walk("");
+    return { files, inodes: inodes.size };
+  }
+
+  it("identical artifacts travel once (hard-link entries); import gives the same bytes back", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("llama-binary-cache");
+    const out = join(tempDir(), "llama.tar.gz");
+    const r = mcmJson<Exported>(["export", "--cache-dir", root, "-o", out], { db });
+    assert.equal(r.layout, "vllm");
+    assert.equal(r.totals.kernels, 16, "the embedded kernels, in the manifest");
+    const listing = execFileSync("tar", ["tvzf", out], { encoding: "utf8" }).split("\n");
+    assert.equal(listing.filter((l) => / link to /.test(l)).length, 13);
+    const dest = join(tempDir(), "imported");
+    const imp = mcm(["import", out, "--cache-dir", dest], { db });
+    assert.equal(imp.code, 0, imp.stderr);
+    const a = tree(root);
+    const b = tree(dest);
+    assert.deepEqual(b.files, a.files, "byte for byte");
+    assert.equal(b.inodes, a.inodes - 13, "the 14 identical artifacts share one inode after the import");
+    // a filter on an embedded kernel exports the compile folder that holds it, whole
+    const one = join(tempDir(), "one.tar.gz");
+    const f = mcmJson<Exported>(["export", "--cache-dir", root, "--name", "triton_poi_fused_3", "-o", one], { db });
+    assert.equal(f.scope, "kernels");
+    const names = execFileSync("tar", ["tzf", one], { encoding: "utf8" });
+    assert.equal(names.split("\n").filter((l) => /\/artifact_compile_range_1_2048_subgraph_\d+$/.test(l)).length, 17);
   });
 });

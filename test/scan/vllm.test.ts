@@ -206,18 +206,20 @@ describe("hostile and broken artifacts: one warning each, no crash, nothing read
   it("a pickle that would run code, or never end, is only read", async () => {
     const marker = join(tempDir(), "ran");
     const root = cacheWith((dir) => {
+      // each names the Triton bundler, as an entry with kernels does, so that it is walked
+      const named = Buffer.from([0x8c, 14, ...Buffer.from("triton_bundler"), 0x30]); // a string, popped
       // os.system("touch marker") as pickle would run it on load
-      const evil = Buffer.from(`cos\nsystem\n(V touch ${marker}\ntR.`, "latin1");
+      const evil = Buffer.concat([
+        Buffer.from([0x80, 2]),
+        named,
+        Buffer.from(`cos\nsystem\n(Vtouch ${marker}\ntR.`, "latin1"),
+      ]);
       writeFileSync(join(dir, "artifact_compile_range_1_2_subgraph_0"), artifactAround(evil));
       // a million nested marks, and a memo reference that was never set
-      writeFileSync(
-        join(dir, "artifact_compile_range_1_2_subgraph_1"),
-        artifactAround(Buffer.concat([Buffer.from([0x80, 4]), Buffer.alloc(1_000_000, 0x28)])),
-      );
-      writeFileSync(
-        join(dir, "artifact_compile_range_1_2_subgraph_2"),
-        artifactAround(Buffer.from([0x80, 4, 0x68, 7, 0x2e])),
-      );
+      const marks = Buffer.concat([Buffer.from([0x80, 4]), named, Buffer.alloc(1_000_000, 0x28)]);
+      writeFileSync(join(dir, "artifact_compile_range_1_2_subgraph_1"), artifactAround(marks));
+      const unset = Buffer.concat([Buffer.from([0x80, 4]), named, Buffer.from([0x68, 7, 0x2e])]);
+      writeFileSync(join(dir, "artifact_compile_range_1_2_subgraph_2"), artifactAround(unset));
     });
     const { s } = await warningsOf(root);
     assert.throws(() => readFileSync(marker), /ENOENT/);
