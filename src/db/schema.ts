@@ -91,7 +91,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   `
   -- vLLM compile units (standalone-compile artifacts, AOT models): read whole,
-  -- never rewritten; the kernels they embed are kernel rows with embedded > 0
+  -- never rewritten; the kernels they embed (a JSON array of metadata hashes)
+  -- are kernel rows with embedded > 0, at <container>#<hash>
   ALTER TABLE kernels ADD COLUMN embedded INTEGER NOT NULL DEFAULT 0;
   CREATE TABLE units (
     path TEXT PRIMARY KEY,
@@ -109,15 +110,10 @@ export const MIGRATIONS: readonly string[] = [
     mtime REAL NOT NULL,
     digest TEXT,
     inode TEXT,
-    warnings TEXT
+    warnings TEXT,
+    kernels TEXT NOT NULL DEFAULT '[]'
   );
   CREATE INDEX units_root ON units(root);
-  CREATE TABLE unit_kernels (
-    unit TEXT NOT NULL REFERENCES units(path) ON DELETE CASCADE,
-    kernel TEXT NOT NULL,
-    PRIMARY KEY (unit, kernel)
-  );
-  CREATE INDEX unit_kernels_kernel ON unit_kernels(kernel);
   CREATE TABLE compile_dirs (
     path TEXT PRIMARY KEY,
     root TEXT NOT NULL,

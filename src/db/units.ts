@@ -30,7 +30,7 @@ export function embeddedPath(container: string, hash: string): string {
 export class UnitStore {
   /** embedded kernels written by this store: each once, however many units embed it */
   private written = new Set<string>();
-  private stmts: { unit: Database.Statement; unlink: Database.Statement; link: Database.Statement } | undefined;
+  private stmt: Database.Statement | undefined;
 
   constructor(private readonly idx: IndexDb) {}
 
@@ -49,18 +49,12 @@ export class UnitStore {
     return new Map(rows.map(([p, mtime, bytes, inode]) => [p, { mtime, bytes, inode }]));
   }
 
-  /** Records a unit read (`known`: again), and the kernels in it. Call inside a transaction. */
-  save(u: UnitRecord, kernels: EmbeddedKernel[], known = true): void {
-    this.stmts ??= {
-      unit: this.db.prepare(`INSERT OR REPLACE INTO units (path, root, container, vllm_hash, rank, prefix, format,
-        range_start, range_end, subgraph, bytes, files, mtime, digest, inode, warnings)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      unlink: this.db.prepare("DELETE FROM unit_kernels WHERE unit = ?"),
-      // one statement per unit, its kernels as a JSON array
-      link: this.db.prepare("INSERT OR IGNORE INTO unit_kernels (unit, kernel) SELECT ?, value FROM json_each(?)"),
-    };
-    const st = this.stmts;
-    st.unit.run(
+  /** Records a unit read, and the kernels in it (their metadata hashes). Call inside a transaction. */
+  save(u: UnitRecord, kernels: EmbeddedKernel[]): void {
+    this.stmt ??= this.db.prepare(`INSERT OR REPLACE INTO units (path, root, container, vllm_hash, rank, prefix,
+      format, range_start, range_end, subgraph, bytes, files, mtime, digest, inode, warnings, kernels)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.stmt.run(
       u.path,
       u.root,
       u.container,
@@ -77,10 +71,9 @@ export class UnitStore {
       u.digest,
       u.inode,
       u.warnings.length ? JSON.stringify(u.warnings) : null,
+      JSON.stringify(kernels.map((k) => k.hash)),
     );
-    if (known) st.unlink.run(u.path); // a unit read again: what it embedded before goes
     const w = this.idx.writer();
-    if (kernels.length) st.link.run(u.path, JSON.stringify(kernels.map((k) => embeddedPath(u.container, k.hash))));
     for (const k of kernels) {
       const path = embeddedPath(u.container, k.hash);
       if (this.written.has(path)) continue;
@@ -107,17 +100,31 @@ export class UnitStore {
 
   /** Forgets units of a root that are gone, then counts what embeds each kernel; kernels nothing embeds go. */
   settle(root: string, seen: Set<string>): number {
-    let removed = 0;
     const del = this.db.prepare("DELETE FROM units WHERE path = ?");
     for (const p of this.states(root).keys()) if (!seen.has(p)) del.run(p);
-    removed += this.db
-      .prepare(`DELETE FROM kernels WHERE root = ? AND embedded > 0
-        AND NOT EXISTS (SELECT 1 FROM unit_kernels WHERE kernel = kernels.path)`)
-      .run(root).changes;
-    this.db
-      .prepare(`UPDATE kernels SET embedded = (SELECT count(*) FROM unit_kernels WHERE kernel = kernels.path)
-        WHERE root = ? AND embedded > 0`)
-      .run(root);
+    const count = new Map<string, number>();
+    const rows = this.db.prepare("SELECT container, kernels FROM units WHERE root = ?").raw().all(root) as [
+      string,
+      string,
+    ][];
+    for (const [container, hashes] of rows) {
+      for (const h of JSON.parse(hashes) as string[]) {
+        const p = embeddedPath(container, h);
+        count.set(p, (count.get(p) ?? 0) + 1);
+      }
+    }
+    const embedded = this.db
+      .prepare("SELECT path FROM kernels WHERE root = ? AND embedded > 0")
+      .pluck()
+      .all(root) as string[];
+    const set = this.db.prepare("UPDATE kernels SET embedded = ? WHERE path = ?");
+    const drop = this.db.prepare("DELETE FROM kernels WHERE path = ?");
+    let removed = 0;
+    for (const p of embedded) {
+      const n = count.get(p) ?? 0;
+      if (n === 0) removed += drop.run(p).changes;
+      else set.run(n, p);
+    }
     return removed;
   }
 
@@ -147,7 +154,7 @@ export class UnitStore {
     const rows = this.db
       .prepare(`SELECT u.path, u.root, u.container, u.vllm_hash AS vllmHash, u.rank, u.prefix, u.format,
           u.range_start AS rangeStart, u.range_end AS rangeEnd, u.subgraph, u.bytes, u.files, u.mtime, u.digest, u.inode,
-          u.warnings, (SELECT count(*) FROM unit_kernels k WHERE k.unit = u.path) AS kernels
+          u.warnings, json_array_length(u.kernels) AS kernels
         FROM units u ${where} ORDER BY u.path`)
       .all(...args) as (Omit<UnitRow, "warnings"> & { warnings: string | null })[];
     return rows.map((r) => ({ ...r, warnings: r.warnings ? JSON.parse(r.warnings) : [] }));
@@ -165,15 +172,19 @@ export class UnitStore {
 
   /** The metadata hashes of the kernels a unit embeds. */
   kernelHashesOf(unitPath: string): string[] {
-    const paths = this.db.prepare("SELECT kernel FROM unit_kernels WHERE unit = ?").pluck().all(unitPath) as string[];
-    return paths.map((p) => p.slice(p.lastIndexOf("#") + 1)).sort();
+    const text = this.db.prepare("SELECT kernels FROM units WHERE path = ?").pluck().get(unitPath) as
+      | string
+      | undefined;
+    return text ? (JSON.parse(text) as string[]).sort() : [];
   }
 
-  /** The units that embed a kernel (by its index path). */
+  /** The units that embed a kernel (by its index path: `<container>#<hash>`). */
   unitsOf(kernelPath: string): string[] {
+    const at = kernelPath.lastIndexOf("#");
     return this.db
-      .prepare("SELECT unit FROM unit_kernels WHERE kernel = ? ORDER BY unit")
+      .prepare(`SELECT path FROM units WHERE container = ?
+        AND EXISTS (SELECT 1 FROM json_each(units.kernels) WHERE value = ?) ORDER BY path`)
       .pluck()
-      .all(kernelPath) as string[];
+      .all(kernelPath.slice(0, at), kernelPath.slice(at + 1)) as string[];
   }
 }

@@ -113,7 +113,7 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
       if (k.kernel) removed++;
       w.remove(path);
     }
-    for (const u of unitsRead) units.save(u, u.kernels, unitsBefore.has(u.path));
+    for (const u of unitsRead) units.save(u, u.kernels);
     removed += units.settle(root, new Set(walk.units.map((u) => u.path)));
     units.saveCompileDirs(root, compileDirs);
     embeddedAdded = Math.max(0, db.countEmbedded(root) - embeddedBefore);
