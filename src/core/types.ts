@@ -44,13 +44,8 @@ export interface TritonDir extends VllmContext {
   path: string;
 }
 
-export interface KernelRecord extends VllmContext {
-  kind: "kernel";
-  path: string;
-  root: string;
-  container: string;
-  layout: LayoutName;
-  key: string;
+/** What a kernel is, from its metadata and its files (scan/kernel-facts.ts): on disk or embedded. */
+export interface KernelFacts {
   name: string;
   backend: string;
   arch: string;
@@ -64,6 +59,15 @@ export interface KernelRecord extends VllmContext {
   totalSize: number;
   irSize: number;
   asmSize: number;
+}
+
+export interface KernelRecord extends VllmContext, KernelFacts {
+  kind: "kernel";
+  path: string;
+  root: string;
+  container: string;
+  layout: LayoutName;
+  key: string;
   /** mtime of the kernel folder itself: changes when files come or go. */
   dirMtime: number;
   /** newest file mtime, in ms since the epoch. */

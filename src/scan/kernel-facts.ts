@@ -1,7 +1,9 @@
 // What a kernel is, from its metadata JSON and its file names and sizes: the
 // same for a kernel folder on disk and for one embedded in a PyTorch artifact.
 import { type Backend, backendByBinaryExt, backendByName, IR_EXTS } from "../backends/index.js";
-import type { FileKind, KernelFile } from "../core/types.js";
+import type { FileKind, KernelFacts, KernelFile } from "../core/types.js";
+
+export type { KernelFacts };
 
 type Json = Record<string, unknown>;
 export const asObject = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : {});
@@ -14,21 +16,6 @@ export function extOf(name: string): string {
   return i < 0 ? "" : name.slice(i + 1);
 }
 
-export interface KernelFacts {
-  name: string;
-  backend: string;
-  arch: string;
-  warpSize: number | null;
-  numWarps: number | null;
-  numStages: number | null;
-  numCtas: number | null;
-  shared: number | null;
-  tritonVersion: string | null;
-  files: KernelFile[];
-  totalSize: number;
-  irSize: number;
-  asmSize: number;
-}
 
 /** `name` is the kernel's file stem (`<name>.json`); `raw` its files, sorted by name. */
 export function kernelFacts(name: string, meta: Json, raw: readonly { name: string; size: number }[]): KernelFacts {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { dbIn, mcm, mcmJson } from "../helpers/cli.js";
 import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { fileDigests } from "../helpers/tree.js";
 
 after(cleanupTemp);
 
@@ -66,26 +67,6 @@ describe("mcm export", () => {
 });
 
 describe("mcm export of current vLLM's binary artifacts", () => {
-  /** sha256 of every file under `dir`, by relative path, and how many distinct inodes hold them. */
-  function tree(dir: string): { files: Record<string, string>; inodes: number } {
-    const files: Record<string, string> = {};
-    const inodes = new Set<number>();
-    const walk = (rel: string) => {
-      for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-        const r = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) walk(r);
-        else {
-          files[r] = createHash("sha256")
-            .update(readFileSync(join(dir, r)))
-            .digest("hex");
-          inodes.add(statSync(join(dir, r)).ino);
-        }
-      }
-    };
-    walk("");
-    return { files, inodes: inodes.size };
-  }
-
   it("identical artifacts travel once (hard-link entries); import gives the same bytes back", () => {
     const db = dbIn(tempDir());
     const root = extractFixture("llama-binary-cache");
@@ -98,8 +79,8 @@ describe("mcm export of current vLLM's binary artifacts", () => {
     const dest = join(tempDir(), "imported");
     const imp = mcm(["import", out, "--cache-dir", dest], { db });
     assert.equal(imp.code, 0, imp.stderr);
-    const a = tree(root);
-    const b = tree(dest);
+    const a = fileDigests(root);
+    const b = fileDigests(dest);
     assert.deepEqual(b.files, a.files, "byte for byte");
     assert.equal(b.inodes, a.inodes - 13, "the 14 identical artifacts share one inode after the import");
     // a filter on an embedded kernel exports the compile folder that holds it, whole

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { dbIn, mcm } from "../helpers/cli.js";
 import { cleanupTemp, extractFixture, FIXTURE_AGE_MS, setAge } from "../helpers/fixtures.js";
+import { fileDigests } from "../helpers/tree.js";
 
 after(cleanupTemp);
 
@@ -22,16 +23,6 @@ interface Plan {
   entries: { hash: string; path: string; action: string; files: string[]; bytes: number; reason: string }[];
   skipped: { hash: string; reason: string }[];
   freed: { files: number; bytes: number } | null;
-}
-
-function digests(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const n of readdirSync(dir).sort()) {
-    out[n] = createHash("sha256")
-      .update(readFileSync(join(dir, n)))
-      .digest("hex");
-  }
-  return out;
 }
 
 /** Allocated bytes of a folder's files, each inode once. */
@@ -62,14 +53,14 @@ describe("prune on vLLM compile units", () => {
     const root = extractFixture("llama-binary-cache");
     const db = dbIn(root);
     const dir = join(root, BACKBONE);
-    const before = digests(dir);
+    const before = fileDigests(dir).files;
     const dry = mcm(["prune", "--deduplicate", "--link", "--dry-run", "--json", "--cache-dir", root], { db });
     assert.equal(dry.code, 0, dry.stderr);
     const plan = JSON.parse(dry.stdout) as Plan;
     assert.equal(plan.units, 1);
     assert.equal(plan.files, 13);
     assert.equal(plan.entries[0]?.action, "link-units");
-    assert.deepEqual(digests(dir), before, "a dry run changes nothing");
+    assert.deepEqual(fileDigests(dir).files, before, "a dry run changes nothing");
     const diskBefore = diskBytes(dir);
 
     const r = mcm(["prune", "--deduplicate", "--link", "-y", "--json", "--cache-dir", root], { db });
@@ -78,7 +69,7 @@ describe("prune on vLLM compile units", () => {
     assert.equal(done.freed?.files, 13);
     assert.equal(done.freed?.bytes, 13 * 2112704);
     assert.equal(diskBefore - diskBytes(dir), 13 * 2112704);
-    assert.deepEqual(digests(dir), before, "every file still reads the same bytes");
+    assert.deepEqual(fileDigests(dir).files, before, "every file still reads the same bytes");
     const inodes = new Set(
       readdirSync(dir)
         .filter((n) => n.startsWith("artifact_"))
@@ -104,11 +95,11 @@ describe("prune on vLLM compile units", () => {
 
   it("IR-only pruning leaves artifacts whole (the kernels inside are not folders)", () => {
     const root = extractFixture("llama-binary-cache");
-    const before = digests(join(root, BACKBONE));
+    const before = fileDigests(join(root, BACKBONE)).files;
     const r = mcm(["prune", "-y", "--json", "--cache-dir", root], { db: dbIn(root) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as Plan).entries.length, 0);
-    assert.deepEqual(digests(join(root, BACKBONE)), before);
+    assert.deepEqual(fileDigests(join(root, BACKBONE)).files, before);
   });
 
   it("--stale removes a hash folder a newer vLLM superseded, and keeps another configuration", () => {

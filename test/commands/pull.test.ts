@@ -12,6 +12,7 @@ import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
 import { type PodmanEnv, podmanEnv, podman as runPodman } from "../helpers/podman.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { missing, TOOLS } from "../helpers/tools.js";
+import { fileDigests } from "../helpers/tree.js";
 
 const skip = missing(TOOLS.registry, TOOLS.podman, TOOLS.runc);
 
@@ -209,6 +210,12 @@ function podman(p: PodmanEnv, ...args: string[]): string {
   return r.stdout;
 }
 
+/** `podman build` of the Containerfile in `ctx`, tagged `image`, with these labels (as MCV sets them at build time). */
+function build(p: PodmanEnv, ctx: string, image: string, labels: Record<string, string>): void {
+  const flags = Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
+  podman(p, "build", "-f", join(ctx, "Containerfile"), "-t", image, ...flags, ctx);
+}
+
 describe("interop with podman", { skip }, () => {
   it("podman pulls the image mcm pushed, with its labels and digest", () => {
     const p = podmanEnv();
@@ -248,19 +255,7 @@ describe("interop with podman", { skip }, () => {
     );
     const summary = JSON.stringify({ targets: [{ backend: "cuda", arch: "90", warp_size: 32 }] });
     const image = `${reg.host}/mcv/built:v1`;
-    podman(
-      p,
-      "build",
-      "-f",
-      join(ctx, "Containerfile"),
-      "-t",
-      image,
-      "--label",
-      "cache.triton.image/entry-count=14",
-      "--label",
-      `cache.triton.image/summary=${summary}`,
-      ctx,
-    );
+    build(p, ctx, image, { "cache.triton.image/entry-count": "14", "cache.triton.image/summary": summary });
     podman(p, "push", "--tls-verify=false", image);
     const dest = join(tempDir(), "cache");
     const r = await pull(image, dest, { PATH: fakeGpuPath("9.0") });
@@ -291,17 +286,7 @@ describe("interop with podman", { skip }, () => {
       "FROM scratch\nCOPY io.triton.cache/ /io.triton.cache/\nCOPY io.triton.manifest/manifest.json /io.triton.manifest/manifest.json\n",
     );
     const two = `${reg.host}/mcv/two-layers:v1`;
-    podman(
-      p,
-      "build",
-      "-f",
-      join(ctx, "Containerfile"),
-      "-t",
-      two,
-      "--label",
-      "cache.triton.image/entry-count=14",
-      ctx,
-    );
+    build(p, ctx, two, { "cache.triton.image/entry-count": "14" });
     podman(p, "push", "--tls-verify=false", two);
     const dest = join(tempDir(), "cache");
     const ok = await pull(two, dest, { PATH: noGpuPath });
@@ -331,20 +316,6 @@ describe("a vLLM cache round trip", { skip }, () => {
   });
 });
 
-/** sha256 of every file under `dir`, by path relative to it. */
-function treeDigests(dir: string, rel = ""): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) Object.assign(out, treeDigests(dir, r));
-    else
-      out[r] = createHash("sha256")
-        .update(readFileSync(join(dir, r)))
-        .digest("hex");
-  }
-  return out;
-}
-
 describe("vLLM's current formats round trip (binary artifacts, AOT models)", { skip }, () => {
   it("binary: MCV labels and manifest, identical artifacts once in the layer, pulled back byte for byte", async () => {
     const dir = tempDir();
@@ -360,7 +331,7 @@ describe("vLLM's current formats round trip (binary artifacts, AOT models)", { s
     assert.deepEqual(pushed.labels, {
       "cache.vllm.image/entry-count": "1",
       "cache.vllm.image/cache-size-bytes": String(
-        Object.keys(treeDigests(vllm)).reduce((n, f) => n + statSync(join(vllm, f)).size, 0),
+        Object.keys(fileDigests(vllm).files).reduce((n, f) => n + statSync(join(vllm, f)).size, 0),
       ),
       "cache.vllm.image/summary": JSON.stringify({ targets: [{ backend: "cuda", arch: "75", warp_size: 32 }] }),
       "cache.vllm.image/format": "binary",
@@ -392,7 +363,7 @@ describe("vLLM's current formats round trip (binary artifacts, AOT models)", { s
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json?.check.ok, true, "checked against the embedded targets: sm_75");
     assert.equal(r.json?.indexed?.kernels, 16);
-    assert.deepEqual(treeDigests(dest), treeDigests(vllm), "byte-identical round trip");
+    assert.deepEqual(fileDigests(dest).files, fileDigests(vllm).files, "byte-identical round trip");
     const wrongGpu = await pull(ref, join(tempDir(), "other"), { PATH: fakeGpuPath("9.0") });
     assert.equal(wrongGpu.code, 2, "a T4 cache refused on an sm_90 machine");
   });
@@ -412,27 +383,17 @@ describe("vLLM's current formats round trip (binary artifacts, AOT models)", { s
     );
     const image = `${reg.host}/mcv/vllm-aot:v1`;
     const summary = JSON.stringify({ targets: [{ backend: "cuda", arch: "sm_90", warp_size: 32 }] });
-    podman(
-      pm,
-      "build",
-      "-f",
-      join(ctx, "Containerfile"),
-      "-t",
-      image,
-      "--label",
-      "cache.vllm.image/entry-count=1",
-      "--label",
-      `cache.vllm.image/summary=${summary}`,
-      "--label",
-      "cache.vllm.image/format=aot_compile",
-      ctx,
-    );
+    build(pm, ctx, image, {
+      "cache.vllm.image/entry-count": "1",
+      "cache.vllm.image/summary": summary,
+      "cache.vllm.image/format": "aot_compile",
+    });
     podman(pm, "push", "--tls-verify=false", image);
     const dest = join(tempDir(), "vllm");
     const r = await pull(image, dest, { PATH: fakeGpuPath("9.0") });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json?.check.ok, true);
     assert.equal(r.json?.indexed?.kernels, 3);
-    assert.deepEqual(treeDigests(dest), treeDigests(join(ctx, "io.vllm.cache")));
+    assert.deepEqual(fileDigests(dest).files, fileDigests(join(ctx, "io.vllm.cache")).files);
   });
 });

@@ -1,5 +1,33 @@
-import { lstatSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+
+/** How many items fall under each key. */
+export function counts<T>(items: T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
+  return out;
+}
+
+/** The sha256 of every file under `dir` by its path relative to it, and how many distinct inodes hold them. */
+export function fileDigests(dir: string): { files: Record<string, string>; inodes: number } {
+  const files: Record<string, string> = {};
+  const inodes = new Set<number>();
+  const walk = (rel: string) => {
+    for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else {
+        files[r] = createHash("sha256")
+          .update(readFileSync(join(dir, r)))
+          .digest("hex");
+        inodes.add(lstatSync(join(dir, r)).ino);
+      }
+    }
+  };
+  walk("");
+  return { files, inodes: inodes.size };
+}
 
 /** Every file under `dir` with its size, sorted: a cheap picture of a cache. */
 export function snapshot(dir: string): string[] {

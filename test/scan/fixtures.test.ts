@@ -5,14 +5,9 @@ import { after, describe, it } from "node:test";
 import { IndexDb } from "../../src/db/index.js";
 import { indexRoot } from "../../src/scan/indexer.js";
 import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { counts } from "../helpers/tree.js";
 
 after(cleanupTemp);
-
-function counts<T>(items: T[], key: (t: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
-  return out;
-}
 
 describe("real H100 caches", () => {
   it("triton-cache: 14 kernels with their fields, files and non-kernel entries", async () => {

@@ -9,17 +9,12 @@ import { UnitStore } from "../../src/db/units.js";
 import { indexRoot } from "../../src/scan/indexer.js";
 import { readUnit } from "../../src/scan/vllm-unit.js";
 import { cleanupTemp, extractFixture, setAge, tempDir } from "../helpers/fixtures.js";
+import { counts } from "../helpers/tree.js";
 
 after(cleanupTemp);
 
 const BACKBONE = "torch_compile_cache/edf531ca35/rank_0_0/backbone";
 const MAKE_AOT = new URL("./vllm/make_aot.py", import.meta.url).pathname;
-
-function counts<T>(items: T[], key: (t: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
-  return out;
-}
 
 describe("vLLM binary artifacts (GKM's Llama cache, written by a recent vLLM)", () => {
   it("finds the 16 distinct kernels the 17 artifacts embed: names, targets, Triton version", async () => {
