@@ -335,6 +335,11 @@ describe("vLLM's current formats round trip (binary artifacts, AOT models)", { s
       ),
       "cache.vllm.image/summary": JSON.stringify({ targets: [{ backend: "cuda", arch: "75", warp_size: 32 }] }),
       "cache.vllm.image/format": "binary",
+      "io.kserve.km/framework": "vllm",
+      "io.kserve.km/cache-type": "torch-compile",
+      "io.kserve.km/cache-hash": "edf531ca35",
+      "io.kserve.km/cache-mount-subpath": "torch_compile_cache",
+      "io.kserve.km/cache-root-env": "VLLM_CACHE_ROOT=/home/kserve/.cache/vllm",
     });
     // the same image as an OCI layout: the layer holds each distinct file once
     const l = mcm(["push", ref, "--cache-dir", vllm, "--oci-layout", layout, "--json"], { db: vdb });

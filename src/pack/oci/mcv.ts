@@ -119,8 +119,24 @@ export function mcvLabels(
     const formats = new Set<McvFormat>(packed.units.map(mcvFormatOf));
     if (kernels.some((k) => !k.embedded && !packed.units.some((u) => u.vllmHash === k.vllmHash))) formats.add("triton");
     labels[`${p}format`] = MCV_FORMATS.filter((f) => formats.has(f)).join(",") || "triton";
+    Object.assign(labels, kserveLabels(hashes, packed));
   }
   return labels;
+}
+
+/**
+ * The labels MCV adds for KServe's model cache (io.kserve.km/*): which
+ * framework, which hashes, and where under VLLM_CACHE_ROOT the cache mounts.
+ */
+function kserveLabels(hashes: Set<string | null>, packed: PackedUnits): Record<string, string> {
+  const aot = packed.units.length > 0 && packed.units.every((u) => u.format === "aot" || u.format === "mega-aot");
+  return {
+    "io.kserve.km/framework": "vllm",
+    "io.kserve.km/cache-type": "torch-compile",
+    "io.kserve.km/cache-hash": [...hashes].filter((h): h is string => !!h).sort().join(","),
+    "io.kserve.km/cache-mount-subpath": aot ? "torch_compile_cache/torch_aot_compile" : "torch_compile_cache",
+    "io.kserve.km/cache-root-env": "VLLM_CACHE_ROOT=/home/kserve/.cache/vllm",
+  };
 }
 
 export interface ImageLabels {
