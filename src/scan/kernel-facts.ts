@@ -16,7 +16,6 @@ export function extOf(name: string): string {
   return i < 0 ? "" : name.slice(i + 1);
 }
 
-
 /** `name` is the kernel's file stem (`<name>.json`); `raw` its files, sorted by name. */
 export function kernelFacts(name: string, meta: Json, raw: readonly { name: string; size: number }[]): KernelFacts {
   const target = asObject(meta.target);

@@ -133,7 +133,10 @@ function kserveLabels(hashes: Set<string | null>, packed: PackedUnits): Record<s
   return {
     "io.kserve.km/framework": "vllm",
     "io.kserve.km/cache-type": "torch-compile",
-    "io.kserve.km/cache-hash": [...hashes].filter((h): h is string => !!h).sort().join(","),
+    "io.kserve.km/cache-hash": [...hashes]
+      .filter((h): h is string => !!h)
+      .sort()
+      .join(","),
     "io.kserve.km/cache-mount-subpath": aot ? "torch_compile_cache/torch_aot_compile" : "torch_compile_cache",
     "io.kserve.km/cache-root-env": "VLLM_CACHE_ROOT=/home/kserve/.cache/vllm",
   };
