@@ -2,16 +2,7 @@
 // with sync calls: a promise per file makes the walk several times slower.
 import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync } from "node:fs";
 import { backendByBinaryExt } from "../backends/index.js";
-import type {
-  EntryRecord,
-  FileKind,
-  KernelFile,
-  KernelRecord,
-  LayoutName,
-  OtherKind,
-  ScanWarning,
-  TritonDir,
-} from "../core/types.js";
+import type { EntryRecord, KernelRecord, LayoutName, OtherKind, ScanWarning, TritonDir } from "../core/types.js";
 import { checkGroup, GROUP_RE, parseJson } from "./group.js";
 import { asObject, extOf, kernelFacts } from "./kernel-facts.js";
 import { errorCode, isInside, isMcmName, warn } from "./util.js";

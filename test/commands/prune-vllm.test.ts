@@ -1,7 +1,6 @@
 // prune on vLLM's current compile units (GKM's Llama cache): links, whole
 // compile folders, superseded hashes. The inside of an artifact is never touched.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
