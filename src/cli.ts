@@ -188,6 +188,10 @@ export async function main(argv: string[]): Promise<number> {
     ),
   )
     .option("--oci-layout <dir>", "write an OCI image layout folder instead (REF gives the tag)")
+    .option(
+      "--no-links",
+      "write identical files as full copies, not tar hard links (MCV's own extractor, as GKM runs it, skips links)",
+    )
     .option("--json", "print the result as JSON")
     .action(async (ref: string, o) => {
       code = await (await import("./commands/push.js")).run(ref, o, globals());

@@ -16,6 +16,8 @@ import { type FilterOptions, type GlobalOptions, indexedRoots, openContext, pars
 
 export interface PushOptions extends FilterOptions, TransportOptions {
   ociLayout?: string;
+  /** false (--no-links): identical files as full copies */
+  links?: boolean;
   json?: boolean;
 }
 
@@ -62,7 +64,8 @@ export async function run(refText: string, o: PushOptions, g: GlobalOptions): Pr
   const tmp = mkdtempSync(join(tmpdir(), "mcm-push-"));
   try {
     const layerPath = join(tmp, "layer.tar.gz");
-    const image = buildImage(await writeLayer(plan, layerPath), plan.labels);
+    const layer = await writeLayer(plan, layerPath, o.links !== false);
+    const image = buildImage(layer, plan.labels);
     let target: string;
     let sent = 0;
     let present = 0;
@@ -86,7 +89,7 @@ export async function run(refText: string, o: PushOptions, g: GlobalOptions): Pr
       await reg.putManifest(image.manifest, OCI_MANIFEST, manifestRef(ref));
       target = formatRef(ref);
     }
-    const out = result(plan, image.manifestDigest, image.layer, target, sent, present);
+    const out = result(plan, image.manifestDigest, { ...image.layer, linked: layer.linked }, target, sent, present);
     if (o.json) ctx.json(out);
     else {
       process.stderr.write(summary(plan, out, o.ociLayout !== undefined));
@@ -103,7 +106,7 @@ export async function run(refText: string, o: PushOptions, g: GlobalOptions): Pr
 function result(
   plan: LayerPlan,
   digest: string,
-  layer: { digest: string; size: number },
+  layer: { digest: string; size: number; linked?: number },
   target: string,
   sent: number,
   present: number,
@@ -117,7 +120,7 @@ function result(
     kernels: plan.kernels.length,
     files: plan.files,
     cacheBytes: plan.cacheBytes,
-    layer: { digest: layer.digest, size: layer.size },
+    layer: { digest: layer.digest, size: layer.size, hardLinks: layer.linked ?? 0 },
     labels: plan.labels,
     blobs: { sent, alreadyPresent: present },
     skipped: plan.skipped,
@@ -129,6 +132,11 @@ function summary(plan: LayerPlan, r: ReturnType<typeof result>, layout: boolean)
     `${layout ? "wrote" : "pushed"} ${r.target}: ${plan.kernels.length} kernel${plan.kernels.length === 1 ? "" : "s"}, ${plan.files} files, ${size(plan.cacheBytes)} (layer ${size(r.layer.size)})`,
   ];
   if (!layout) lines.push(`blobs: ${r.blobs.sent} sent, ${r.blobs.alreadyPresent} already in the registry`);
+  if (r.layer.hardLinks) {
+    lines.push(
+      `${r.layer.hardLinks} identical file(s) are tar hard links in the layer; MCV's own extractor (GKM) skips links: --no-links writes copies`,
+    );
+  }
   if (plan.skipped.length)
     lines.push(`left out ${plan.skipped.length} file(s) Triton was writing or that are links (-v lists them)`);
   return `${lines.join("\n")}\n`;

@@ -346,6 +346,14 @@ describe("vLLM's current formats round trip (binary artifacts, AOT models)", { s
     const layer = (JSON.parse(l.stdout) as { layer: { digest: string } }).layer.digest.slice("sha256:".length);
     const listing = execFileSync("tar", ["tvzf", join(layout, "blobs/sha256", layer)], { encoding: "utf8" });
     assert.equal(listing.split("\n").filter((x) => / link to /.test(x)).length, 13);
+    assert.equal((JSON.parse(l.stdout) as { layer: { hardLinks: number } }).layer.hardLinks, 13);
+    // --no-links: full copies, for extractors that skip hard links (MCV's own, as GKM runs it)
+    const copies = join(tempDir(), "oci-copies");
+    const c = mcm(["push", ref, "--cache-dir", vllm, "--oci-layout", copies, "--no-links", "--json"], { db: vdb });
+    assert.equal(c.code, 0, c.stderr);
+    const plain = (JSON.parse(c.stdout) as { layer: { digest: string } }).layer.digest.slice("sha256:".length);
+    const plainList = execFileSync("tar", ["tvzf", join(copies, "blobs/sha256", plain)], { encoding: "utf8" });
+    assert.equal(plainList.split("\n").filter((x) => / link to /.test(x)).length, 0);
     const manifest = JSON.parse(
       execFileSync("tar", ["xzOf", join(layout, "blobs/sha256", layer), "io.vllm.manifest/manifest.json"], {
         encoding: "utf8",

@@ -10,6 +10,8 @@ export interface LayerFile {
   /** sha256 of the uncompressed tar (the config's diff_id) */
   diffId: string;
   size: number;
+  /** files written as hard links to an identical earlier file */
+  linked?: number;
 }
 
 export interface BuiltImage {

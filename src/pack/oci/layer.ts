@@ -128,7 +128,14 @@ export function planLayer(
 }
 
 /** Writes the layer; its digests come from the writer, so the file is not read back. */
-export async function writeLayer(plan: LayerPlan, outPath: string): Promise<LayerFile> {
-  const r = await writeTarGz(plan.entries, outPath, { linkIdentical: true });
-  return { path: outPath, digest: `sha256:${r.sha256}`, diffId: `sha256:${r.tarSha256}`, size: r.bytes };
+/** `links`: a file whose bytes an earlier entry holds is a tar hard link to it (one copy of each distinct file). */
+export async function writeLayer(plan: LayerPlan, outPath: string, links = true): Promise<LayerFile> {
+  const r = await writeTarGz(plan.entries, outPath, { linkIdentical: links });
+  return {
+    path: outPath,
+    digest: `sha256:${r.sha256}`,
+    diffId: `sha256:${r.tarSha256}`,
+    size: r.bytes,
+    linked: r.linked,
+  };
 }
