@@ -271,8 +271,8 @@ export const MUTANTS: Mutant[] = [
     id: "P01",
     what: "prune removes what the group files still offer (no unpublishing)",
     file: "src/prune/apply.ts",
-    from: 'if (!opts.dryRun) unpublish(e.path, state, e.action === "remove-kernel" ? "all" : e.files);',
-    to: "",
+    from: 'else unpublish(e.path, state, e.action === "remove-kernel" ? "all" : e.files);',
+    to: "else void 0;",
     tests: ["test/prune/live.test.ts"],
   },
   {
