@@ -6,46 +6,22 @@
 // (a cubin, an IR file) are not read: they stay ranges of the source, and
 // big text becomes LONG_TEXT, so a reader of files skips most of their bytes.
 import { type ByteRange, type ByteSource, memorySource } from "./byte-source.js";
+import {
+  isObject,
+  type LazyBytes,
+  type PickledObject,
+  PickleError,
+  type PickleValue,
+  stateMap,
+} from "./pickle-values.js";
 
-/** An object pickle would have built by calling `cls`: nothing was called. */
-export interface PickledObject {
-  kind: "object";
-  /** "module.qualname" */
-  cls: string;
-  args: PickleValue[];
-  state: PickleValue;
-}
-
-export interface PickledGlobal {
-  kind: "global";
-  name: string;
-}
-
-/** A byte string left in the source, unread. */
-export interface LazyBytes extends ByteRange {
-  kind: "bytes";
-}
+export * from "./pickle-values.js";
 
 /** Text longer than this is not decoded (names and keys are short; generated code is not needed). */
 const MAX_TEXT = 4096;
 /** Byte strings up to this size are read; longer ones stay ranges (read on demand: copyOf). */
 export const MAX_EAGER_BYTES = 256;
 export const LONG_TEXT = "\u0000long text";
-
-export type PickleValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | LazyBytes
-  | PickleValue[]
-  | Map<PickleValue, PickleValue>
-  | PickledObject
-  | PickledGlobal;
-
-export class PickleError extends Error {}
 
 export interface PickleLimits {
   /** most opcodes to run */
@@ -489,48 +465,6 @@ export function readPickle(
         throw new PickleError(`unknown opcode 0x${op.toString(16)} at byte ${p - 1 - start}`);
     }
   }
-}
-
-export function isObject(v: PickleValue | undefined): v is PickledObject {
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    !(v instanceof Uint8Array) &&
-    !Array.isArray(v) &&
-    !(v instanceof Map) &&
-    v.kind === "object"
-  );
-}
-
-export function isLazy(v: PickleValue | undefined): v is LazyBytes {
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    !(v instanceof Uint8Array) &&
-    !Array.isArray(v) &&
-    !(v instanceof Map) &&
-    v.kind === "bytes"
-  );
-}
-
-/** The attributes an object was given by BUILD (its __dict__), made a dict if it had none. */
-export function stateMap(o: PickledObject): Map<PickleValue, PickleValue> {
-  if (o.state instanceof Map) return o.state;
-  // (state, slotstate) pairs: the dict is the first, or the second when the first is None
-  if (Array.isArray(o.state)) {
-    const m = o.state.find((s) => s instanceof Map);
-    if (m instanceof Map) return m;
-  }
-  const m = new Map<PickleValue, PickleValue>();
-  o.state = m;
-  return m;
-}
-
-/** An attribute of a pickled object, or a key of a dict. */
-export function field(v: PickleValue | undefined, name: string): PickleValue | undefined {
-  if (v instanceof Map) return v.get(name);
-  if (isObject(v)) return stateMap(v).get(name);
-  return undefined;
 }
 
 function longOf(b: Uint8Array): number | bigint {
