@@ -387,4 +387,12 @@ export const MUTANTS: Mutant[] = [
     to: "",
     tests: ["test/commands/prune-vllm.test.ts"],
   },
+  {
+    id: "V10",
+    what: "relocate: a vLLM handle is pointed at a file its folder lacks",
+    file: "src/pack/vllm-index.ts",
+    from: "if (!has(file)) {",
+    to: "if (false) {",
+    tests: ["test/pack/vllm-index.test.ts"],
+  },
 ];

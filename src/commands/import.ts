@@ -2,8 +2,10 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defaultCacheDir } from "../config.js";
 import { McmError } from "../core/errors.js";
+import { UnitStore } from "../db/units.js";
 import { peekLayout } from "../pack/detect.js";
 import { ArchiveRefused, type ImportResult, importArchive } from "../pack/import.js";
+import { applyRelocate, planVllmIndex } from "../pack/relocate.js";
 import { plural, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
 import { capturedRoots } from "../warm/pack.js";
@@ -58,6 +60,7 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
   }
   const ctx = openContext(g);
   let indexed = null;
+  let vllmIndexFiles = 0;
   if (!r.dryRun) {
     // a host-mode warm archive holds several caches (triton/, inductor/, ...): each has its own layout
     const roots = capturedRoots(dest) ?? [{ path: dest, layout: "auto" as const }];
@@ -67,11 +70,16 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
       indexed.kernels += s.kernels;
       indexed.staleGroupPaths += ctx.db.kernelTotals({ cacheDir: s.root }).staleGroup;
       reportWarnings(s.warnings);
+      // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py: point them here
+      const plan = { entries: [], groupFiles: 0, vllmIndexFiles: 0, paths: 0, left: 0 };
+      planVllmIndex(plan, [...new Set(new UnitStore(ctx.db).units(s.root).map((u) => u.container))]);
+      vllmIndexFiles += applyRelocate(plan).vllmIndexFiles;
     }
   }
-  if (o.json) ctx.json({ ...r, indexed });
+  if (o.json) ctx.json({ ...r, vllmIndexFilesRewritten: vllmIndexFiles, indexed });
   else {
     printResult(r, ctx.out);
+    if (vllmIndexFiles) ctx.out(`  ${plural(vllmIndexFiles, "vllm_compile_cache.py file")} pointed at ${dest}`);
     if (indexed) {
       ctx.out(
         `Indexed ${dest}: ${plural(indexed.kernels, "kernel")}, ${indexed.staleGroupPaths} with stale group paths.`,

@@ -1,5 +1,6 @@
+import { UnitStore } from "../db/units.js";
 import { verbosity } from "../log.js";
-import { applyRelocate, planRelocate, type RelocatePlan } from "../pack/relocate.js";
+import { applyRelocate, planRelocate, planVllmIndex, type RelocatePlan } from "../pack/relocate.js";
 import { lockRoot } from "../prune/lock.js";
 import { confirm, requireConfirmable } from "../report/confirm.js";
 import { plural } from "../report/format.js";
@@ -31,30 +32,42 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
       // the plan is made from the disk as it is now
       const s = await indexRoot(ctx.db, root, { mode, progress: process.stderr.isTTY === true });
       const stale = ctx.db.queryKernels({ cacheDir: s.root, onDisk: true }).filter((k) => k.staleGroupPaths);
-      plans.push({ root: s.root, plan: planRelocate(stale.map((k) => k.path)) });
+      const plan = planRelocate(stale.map((k) => k.path));
+      // vLLM loads each compile unit by the absolute path its vllm_compile_cache.py holds
+      planVllmIndex(plan, [...new Set(new UnitStore(ctx.db).units(s.root).map((u) => u.container))]);
+      plans.push({ root: s.root, plan });
     }
-    const total = (k: "groupFiles" | "paths" | "left") => plans.reduce((s, p) => s + p.plan[k], 0);
+    const total = (k: "groupFiles" | "vllmIndexFiles" | "paths" | "left") => plans.reduce((s, p) => s + p.plan[k], 0);
     const report = (applied: boolean) => ({
       dryRun: o.dryRun === true,
       applied,
       groupFiles: total("groupFiles"),
+      vllmIndexFiles: total("vllmIndexFiles"),
       paths: total("paths"),
       left: total("left"),
       roots: plans.map(({ root, plan }) => ({
         root,
         groupFiles: plan.groupFiles,
+        vllmIndexFiles: plan.vllmIndexFiles,
         paths: plan.paths,
         left: plan.left,
-        entries: plan.entries.map(({ kernel, groupFile, rewritten, left }) => ({ kernel, groupFile, rewritten, left })),
+        entries: plan.entries.map(({ kind, kernel, groupFile, rewritten, left }) => ({
+          kind,
+          kernel,
+          groupFile,
+          rewritten,
+          left,
+        })),
       })),
     });
-    if (total("groupFiles") === 0) {
+    if (total("groupFiles") + total("vllmIndexFiles") === 0) {
       // nothing to do is success
       if (o.json) ctx.json(report(false));
       process.stderr.write("no group file points elsewhere: nothing to relocate\n");
       return 0;
     }
-    const describe = `Plan: rewrite ${plural(total("groupFiles"), "group file")} (${plural(total("paths"), "path")})${
+    const vllm = total("vllmIndexFiles") ? ` and ${plural(total("vllmIndexFiles"), "vllm_compile_cache.py file")}` : "";
+    const describe = `Plan: rewrite ${plural(total("groupFiles"), "group file")}${vllm} (${plural(total("paths"), "path")})${
       total("left") ? `; ${plural(total("left"), "path")} left (outside their kernel, or naming a missing file)` : ""
     }`;
     if (!o.json) {
@@ -77,16 +90,20 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
     }
     const skipped = [];
     let files = 0;
+    let indexFiles = 0;
     for (const { root, plan } of plans) {
       const done = applyRelocate(plan);
       files += done.groupFiles;
+      indexFiles += done.vllmIndexFiles;
       skipped.push(...done.skipped);
       await indexRoot(ctx.db, root, { mode });
     }
-    if (o.json) ctx.json({ ...report(true), rewritten: files, skipped });
+    if (o.json) ctx.json({ ...report(true), rewritten: files, rewrittenVllmIndexFiles: indexFiles, skipped });
     else {
       for (const s of skipped) ctx.out(ctx.colors.yellow(`skipped ${s.path}: ${s.reason}`));
-      ctx.out(`Rewrote ${plural(files, "group file")}.`);
+      ctx.out(
+        `Rewrote ${plural(files, "group file")}${indexFiles ? ` and ${plural(indexFiles, "vllm_compile_cache.py file")}` : ""}.`,
+      );
     }
     return 0;
   } finally {

@@ -46,6 +46,8 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
       byLinkingIdentical: compileUnits.reduce((n, u) => n + u.duplicateBytes, 0),
     },
     staleGroupPaths: t.staleGroup,
+    // vLLM compile folders whose vllm_compile_cache.py lists the artifacts at another path
+    staleVllmIndexFiles: dirs.filter((d) => d.staleIndexPaths > 0).length,
     hits: t.hits,
     misses: t.misses,
     hitRatio: lookups ? t.hits / lookups : null,
@@ -136,6 +138,13 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
         )
       : "group paths: all current",
   );
+  if (report.staleVllmIndexFiles) {
+    ctx.out(
+      c.yellow(
+        `vLLM compile folders whose vllm_compile_cache.py lists the artifacts at another path (a moved cache): ${report.staleVllmIndexFiles}; vLLM fails to start, or loads the old copy, until \`mcm relocate\` points them here`,
+      ),
+    );
+  }
   ctx.out(`${warnings.length} warnings${warnings.length ? " (run `mcm index -v` to see them)" : ""}`);
   return 0;
 }

@@ -123,6 +123,7 @@ export const MIGRATIONS: readonly string[] = [
     factors TEXT,
     model TEXT,
     graph TEXT,
+    stale_index INTEGER NOT NULL DEFAULT 0,
     mtime REAL NOT NULL
   );
   `,

@@ -19,6 +19,8 @@ export interface CompileDirRecord extends VllmContext {
   model: string | null;
   /** a digest of the traced graph's signature: the same model compiled again has the same one */
   graph: string | null;
+  /** artifact paths in vllm_compile_cache.py that point elsewhere (a moved cache; `mcm relocate` fixes them) */
+  staleIndexPaths: number;
   mtime: number;
 }
 
@@ -131,7 +133,7 @@ export class UnitStore {
   saveCompileDirs(root: string, dirs: CompileDirRecord[]): void {
     this.db.prepare("DELETE FROM compile_dirs WHERE root = ?").run(root);
     const put = this.db.prepare(`INSERT OR REPLACE INTO compile_dirs (path, root, vllm_hash, rank, prefix, factors,
-      model, graph, mtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      model, graph, stale_index, mtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     for (const d of dirs) {
       put.run(
         d.path,
@@ -142,6 +144,7 @@ export class UnitStore {
         d.factors && JSON.stringify(d.factors),
         d.model,
         d.graph,
+        d.staleIndexPaths,
         d.mtime,
       );
     }
@@ -164,7 +167,8 @@ export class UnitStore {
     const where = cacheDir ? "WHERE root = ? OR substr(path, 1, ?) = ?" : "";
     const args = cacheDir ? [cacheDir, cacheDir.length + 1, `${cacheDir}/`] : [];
     const rows = this.db
-      .prepare(`SELECT path, root, vllm_hash AS vllmHash, rank, prefix, factors, model, graph, mtime
+      .prepare(`SELECT path, root, vllm_hash AS vllmHash, rank, prefix, factors, model, graph,
+          stale_index AS staleIndexPaths, mtime
         FROM compile_dirs ${where} ORDER BY path`)
       .all(...args) as (Omit<CompileDirRecord, "factors"> & { factors: string | null })[];
     return rows.map((r) => ({ ...r, factors: r.factors ? JSON.parse(r.factors) : null }));

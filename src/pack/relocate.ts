@@ -4,9 +4,12 @@
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../atomic-write.js";
 import { GROUP_RE, relocateGroup } from "../scan/group.js";
+import { relocateVllmIndex } from "./vllm-index.js";
 
 export interface RelocateEntry {
-  /** the kernel folder */
+  /** a Triton group file, or vLLM's vllm_compile_cache.py (its handles' artifact paths) */
+  kind: "group" | "vllm-index";
+  /** the kernel folder (vLLM: the compile folder) */
   kernel: string;
   groupFile: string;
   /** child paths this rewrite changes */
@@ -21,12 +24,15 @@ export interface RelocateEntry {
 export interface RelocatePlan {
   entries: RelocateEntry[];
   groupFiles: number;
+  /** vllm_compile_cache.py files among the entries */
+  vllmIndexFiles: number;
   paths: number;
   left: number;
 }
 
 export interface RelocateResult {
   groupFiles: number;
+  vllmIndexFiles: number;
   paths: number;
   /** group files that changed on disk after the plan was made: left as they are */
   skipped: { path: string; reason: string }[];
@@ -34,7 +40,7 @@ export interface RelocateResult {
 
 /** Plans the rewrite of the group files of `kernels` (kernel folders, absolute). */
 export function planRelocate(kernels: string[]): RelocatePlan {
-  const plan: RelocatePlan = { entries: [], groupFiles: 0, paths: 0, left: 0 };
+  const plan: RelocatePlan = { entries: [], groupFiles: 0, vllmIndexFiles: 0, paths: 0, left: 0 };
   for (const dir of kernels) {
     let names: string[];
     try {
@@ -56,6 +62,7 @@ export function planRelocate(kernels: string[]): RelocatePlan {
       const moved = relocateGroup(before, dir, key, (f) => files.has(f));
       if (!moved) continue;
       plan.entries.push({
+        kind: "group",
         kernel: dir,
         groupFile,
         rewritten: moved.rewritten,
@@ -71,9 +78,40 @@ export function planRelocate(kernels: string[]): RelocatePlan {
   return plan;
 }
 
+/**
+ * Adds to `plan` each vllm_compile_cache.py of `dirs` (vLLM compile folders)
+ * whose artifact paths point elsewhere: vLLM loads those paths as written.
+ */
+export function planVllmIndex(plan: RelocatePlan, dirs: string[]): void {
+  for (const dir of dirs) {
+    const file = `${dir}/vllm_compile_cache.py`;
+    let before: string;
+    let names: Set<string>;
+    try {
+      if (!lstatSync(file).isFile()) continue;
+      before = readFileSync(file, "utf8");
+      names = new Set(readdirSync(dir));
+    } catch {
+      continue;
+    }
+    let moved: ReturnType<typeof relocateVllmIndex>;
+    try {
+      moved = relocateVllmIndex(before, dir, (f) => names.has(f));
+    } catch {
+      continue; // not a literal mcm can read: left as it is
+    }
+    if (!moved) continue;
+    const { rewritten, left, text } = moved;
+    plan.entries.push({ kind: "vllm-index", kernel: dir, groupFile: file, rewritten, left, before, after: text });
+    plan.vllmIndexFiles++;
+    plan.paths += moved.rewritten;
+    plan.left += moved.left;
+  }
+}
+
 /** Writes the plan's group files, each through a temp file beside it and a rename. */
 export function applyRelocate(plan: RelocatePlan): RelocateResult {
-  const result: RelocateResult = { groupFiles: 0, paths: 0, skipped: [] };
+  const result: RelocateResult = { groupFiles: 0, vllmIndexFiles: 0, paths: 0, skipped: [] };
   for (const e of plan.entries) {
     let now: string;
     try {
@@ -87,7 +125,8 @@ export function applyRelocate(plan: RelocatePlan): RelocateResult {
       continue;
     }
     writeFileAtomic(e.groupFile, e.after, lstatSync(e.groupFile).mode & 0o777);
-    result.groupFiles++;
+    if (e.kind === "vllm-index") result.vllmIndexFiles++;
+    else result.groupFiles++;
     result.paths += e.rewritten;
   }
   return result;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -141,5 +142,54 @@ describe("mcm relocate", () => {
     for (const f of files.slice(1)) assert.equal(after.child_paths[f], join(dir, f));
     const k = mcmJson<Kernel[]>(["list", "--cache-dir", root], { db }).find((x) => x.path === dir);
     assert.equal(k?.staleGroupPaths, true);
+  });
+});
+
+describe("mcm relocate and import on vLLM compile units", () => {
+  /** The artifact paths of a vllm_compile_cache.py, as Python reads them. */
+  function handlePaths(file: string): string[] {
+    const script =
+      "import ast,json,sys; print(json.dumps([v[1] for v in ast.literal_eval(open(sys.argv[1]).read()).values()]))";
+    return JSON.parse(execFileSync("python3", ["-c", script, file], { encoding: "utf8" })) as string[];
+  }
+  const BACKBONE = "torch_compile_cache/edf531ca35/rank_0_0/backbone";
+
+  it("relocate points vllm_compile_cache.py at the artifacts where they are (vLLM loads those paths as written)", () => {
+    const root = extractFixture("llama-binary-cache");
+    const db = dbIn(tempDir());
+    const file = join(root, BACKBONE, "vllm_compile_cache.py");
+    assert.ok(handlePaths(file).every((p) => p.startsWith("/home/ec2-user/.cache/vllm/")));
+    const stale = () => mcmJson<{ staleVllmIndexFiles: number }>(["stats", "--cache-dir", root], { db });
+    assert.equal(stale().staleVllmIndexFiles, 1, "stats says the cache was moved");
+    const dry = mcmJson<{ vllmIndexFiles: number; paths: number }>(["relocate", "--cache-dir", root, "--dry-run"], {
+      db,
+    });
+    assert.deepEqual([dry.vllmIndexFiles, dry.paths], [1, 17]);
+    const r = mcm(["relocate", "--cache-dir", root, "-y"], { db });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Rewrote 0 group files and 1 vllm_compile_cache.py file\./);
+    const paths = handlePaths(file);
+    assert.equal(paths.length, 17);
+    for (const p of paths) {
+      assert.equal(p.slice(0, p.lastIndexOf("/")), join(root, BACKBONE));
+      assert.ok(existsSync(p), p);
+    }
+    const again = mcm(["relocate", "--cache-dir", root, "-y"], { db });
+    assert.match(again.stderr, /nothing to relocate/);
+    assert.equal(stale().staleVllmIndexFiles, 0);
+  });
+
+  it("import points it at the destination", () => {
+    const root = extractFixture("llama-binary-cache");
+    const db = dbIn(tempDir());
+    const out = join(tempDir(), "llama.tar.gz");
+    assert.equal(mcm(["export", "--cache-dir", root, "-o", out], { db }).code, 0);
+    const dest = join(tempDir(), "moved");
+    const r = mcmJson<{ vllmIndexFilesRewritten: number }>(["import", out, "--cache-dir", dest], { db });
+    assert.equal(r.vllmIndexFilesRewritten, 1);
+    for (const p of handlePaths(join(dest, BACKBONE, "vllm_compile_cache.py"))) {
+      assert.ok(p.startsWith(`${dest}/${BACKBONE}/`), p);
+      assert.ok(existsSync(p), p);
+    }
   });
 });
