@@ -5,7 +5,7 @@ import { McmError } from "../core/errors.js";
 import { UnitStore } from "../db/units.js";
 import { peekLayout } from "../pack/detect.js";
 import { ArchiveRefused, type ImportResult, importArchive } from "../pack/import.js";
-import { applyRelocate, planVllmIndex } from "../pack/relocate.js";
+import { relocateVllmIndexes } from "../pack/relocate.js";
 import { plural, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
 import { capturedRoots } from "../warm/pack.js";
@@ -71,9 +71,7 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
       indexed.staleGroupPaths += ctx.db.kernelTotals({ cacheDir: s.root }).staleGroup;
       reportWarnings(s.warnings);
       // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py: point them here
-      const plan = { entries: [], groupFiles: 0, vllmIndexFiles: 0, paths: 0, left: 0 };
-      planVllmIndex(plan, [...new Set(new UnitStore(ctx.db).units(s.root).map((u) => u.container))]);
-      vllmIndexFiles += applyRelocate(plan).vllmIndexFiles;
+      vllmIndexFiles += relocateVllmIndexes(new UnitStore(ctx.db).compileFolders(s.root));
     }
   }
   if (o.json) ctx.json({ ...r, vllmIndexFilesRewritten: vllmIndexFiles, indexed });

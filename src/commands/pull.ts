@@ -8,11 +8,13 @@ import { probeMachine } from "../check/probe.js";
 import { type GpuFact, targetsUsableHere } from "../check/usable.js";
 import { defaultCacheDir } from "../config.js";
 import { McmError } from "../core/errors.js";
+import { UnitStore } from "../db/units.js";
 import { ArchiveRefused, type ImportResult, importArchive } from "../pack/import.js";
 import { openRegistry, type TransportOptions } from "../pack/oci/connect.js";
 import { downloadLayers, type PulledLayer, resolveImage } from "../pack/oci/fetch.js";
 import { type CacheKind, cachePrefix, describeTarget, type ImageTarget, readLabels } from "../pack/oci/mcv.js";
 import { formatRef, manifestRef, parseRef } from "../pack/oci/ref.js";
+import { relocateVllmIndexes } from "../pack/relocate.js";
 import { readTar } from "../pack/tar-read.js";
 import { plural, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
@@ -122,10 +124,13 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
     }
     const ctx = openContext(g);
     let indexed: { kernels: number } | null = null;
+    let vllmIndexFiles = 0;
     if (!o.dryRun) {
       const s = await indexRoot(ctx.db, dest, { mode: "auto", progress: process.stderr.isTTY === true });
       indexed = { kernels: s.kernels };
       reportWarnings(s.warnings);
+      // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py: point them here
+      vllmIndexFiles = relocateVllmIndexes(new UnitStore(ctx.db).compileFolders(s.root));
     }
     const sum = (f: (r: ImportResult) => number) => results.reduce((a, r) => a + f(r), 0);
     const out = {
@@ -137,6 +142,7 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
       check,
       layers: layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
       dest,
+      vllmIndexFilesRewritten: vllmIndexFiles,
       dryRun: o.dryRun === true,
       imports: results,
       indexed,

@@ -34,7 +34,7 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
       const stale = ctx.db.queryKernels({ cacheDir: s.root, onDisk: true }).filter((k) => k.staleGroupPaths);
       const plan = planRelocate(stale.map((k) => k.path));
       // vLLM loads each compile unit by the absolute path its vllm_compile_cache.py holds
-      planVllmIndex(plan, [...new Set(new UnitStore(ctx.db).units(s.root).map((u) => u.container))]);
+      planVllmIndex(plan, new UnitStore(ctx.db).compileFolders(s.root));
       plans.push({ root: s.root, plan });
     }
     const total = (k: "groupFiles" | "vllmIndexFiles" | "paths" | "left") => plans.reduce((s, p) => s + p.plan[k], 0);

@@ -150,6 +150,14 @@ export class UnitStore {
     }
   }
 
+  /** The folders that hold the units of a root. */
+  compileFolders(root: string): string[] {
+    return this.db
+      .prepare("SELECT DISTINCT container FROM units WHERE root = ? ORDER BY container")
+      .pluck()
+      .all(root) as string[];
+  }
+
   /** Units under `cacheDir` (a root or a folder in one), or all. */
   units(cacheDir?: string): UnitRow[] {
     const where = cacheDir ? "WHERE u.root = ? OR substr(u.path, 1, ?) = ?" : "";

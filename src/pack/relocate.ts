@@ -131,3 +131,10 @@ export function applyRelocate(plan: RelocatePlan): RelocateResult {
   }
   return result;
 }
+
+/** After an import into `root`: each vllm_compile_cache.py the index knows there, pointed at its artifacts. */
+export function relocateVllmIndexes(dirs: string[]): number {
+  const plan: RelocatePlan = { entries: [], groupFiles: 0, vllmIndexFiles: 0, paths: 0, left: 0 };
+  planVllmIndex(plan, dirs);
+  return applyRelocate(plan).vllmIndexFiles;
+}

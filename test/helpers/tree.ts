@@ -55,3 +55,8 @@ export function kernelFolders(dir: string): string[] {
     }
   });
 }
+
+/** `files` without vLLM's vllm_compile_cache.py (an import points its absolute paths at the destination). */
+export function withoutVllmIndex(files: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(files).filter(([p]) => !p.endsWith("/vllm_compile_cache.py")));
+}
