@@ -35,26 +35,18 @@ export type PickleValue =
 
 export class PickleError extends Error {}
 
+/** The tag of a tagged value (an object, a global, a lazy byte string); undefined for the rest. */
+function tagOf(v: PickleValue | undefined): string | undefined {
+  if (typeof v !== "object" || v === null || v instanceof Uint8Array || Array.isArray(v) || v instanceof Map) return;
+  return v.kind;
+}
+
 export function isObject(v: PickleValue | undefined): v is PickledObject {
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    !(v instanceof Uint8Array) &&
-    !Array.isArray(v) &&
-    !(v instanceof Map) &&
-    v.kind === "object"
-  );
+  return tagOf(v) === "object";
 }
 
 export function isLazy(v: PickleValue | undefined): v is LazyBytes {
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    !(v instanceof Uint8Array) &&
-    !Array.isArray(v) &&
-    !(v instanceof Map) &&
-    v.kind === "bytes"
-  );
+  return tagOf(v) === "bytes";
 }
 
 /** The attributes an object was given by BUILD (its __dict__), made a dict if it had none. */
