@@ -100,10 +100,13 @@ export class UnitStore {
     }
   }
 
-  /** Forgets units of a root that are gone, then counts what embeds each kernel; kernels nothing embeds go. */
-  settle(root: string, seen: Set<string>): number {
+  /**
+   * Forgets the units of a root (`known`: those the index held) that this run did
+   * not see, then counts what embeds each kernel; kernels nothing embeds go.
+   */
+  settle(root: string, seen: Set<string>, known: Iterable<string> = this.states(root).keys()): number {
     const del = this.db.prepare("DELETE FROM units WHERE path = ?");
-    for (const p of this.states(root).keys()) if (!seen.has(p)) del.run(p);
+    for (const p of known) if (!seen.has(p)) del.run(p);
     const count = new Map<string, number>();
     const rows = this.db.prepare("SELECT container, kernels FROM units WHERE root = ?").raw().all(root) as [
       string,

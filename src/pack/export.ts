@@ -4,12 +4,12 @@ import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { McmError } from "../core/errors.js";
 import type { KernelRecord, LayoutName, Mode, ScanWarning } from "../core/types.js";
-import { emptyWalk, layoutFor, NO_VLLM } from "../layouts/index.js";
+import { emptyWalk, layoutFor, NO_VLLM, type WalkResult } from "../layouts/index.js";
 import { resolveCacheDir } from "../scan/cache-dir.js";
 import { readEntry } from "../scan/entry.js";
 import { GROUP_RE } from "../scan/group.js";
 import { isInside } from "../scan/util.js";
-import { readUnit } from "../scan/vllm-unit.js";
+import { readUnit, type UnitMemo } from "../scan/vllm-unit.js";
 import { type Collected, collect, relOf, skipReason } from "./collect.js";
 import {
   MANIFEST_FORMAT,
@@ -50,12 +50,11 @@ export interface ExportResult {
 }
 
 /** The distinct kernels the layout's vLLM compile units embed, as the manifest lists them. */
-function embeddedKernels(root: string, mode: Mode): ManifestKernel[] {
-  const walk = emptyWalk();
-  layoutFor(mode, root).walk(root, walk, NO_VLLM);
+function embeddedKernels(root: string, walk: WalkResult): ManifestKernel[] {
   const out = new Map<string, ManifestKernel>();
+  const memo: UnitMemo = new Map(); // a byte-identical copy is read once
   for (const spec of walk.units) {
-    for (const k of readUnit(spec, root).kernels) {
+    for (const k of readUnit(spec, root, memo).kernels) {
       const path = `${relOf(root, spec.container)}#${k.hash}`;
       out.set(path, { path, name: k.name, backend: k.backend, arch: k.arch, tritonVersion: k.tritonVersion });
     }
@@ -63,8 +62,8 @@ function embeddedKernels(root: string, mode: Mode): ManifestKernel[] {
   return [...out.values()];
 }
 
-/** The kernels among the children of the layout's Triton dirs, or among `only`. */
-function findKernels(root: string, layout: LayoutName, mode: Mode, only: string[] | undefined): KernelRecord[] {
+/** The kernels among the children of the layout's Triton dirs (`walk`), or among `only`. */
+function findKernels(root: string, layout: LayoutName, walk: WalkResult, only: string[] | undefined): KernelRecord[] {
   const read = (path: string, container: string): KernelRecord | null => {
     const r = readEntry(path, true, 0, { root, layout, dir: { path: container, ...NO_VLLM } });
     return r.kind === "kernel" ? r : null;
@@ -77,8 +76,6 @@ function findKernels(root: string, layout: LayoutName, mode: Mode, only: string[
       return k;
     });
   }
-  const walk = emptyWalk();
-  layoutFor(mode, root).walk(root, walk, NO_VLLM);
   const out: KernelRecord[] = [];
   for (const td of walk.tritonDirs) {
     for (const d of readdirSync(td.path, { withFileTypes: true })) {
@@ -146,8 +143,11 @@ function sourceRoot(root: string, kernels: KernelRecord[], groupText: Map<string
 export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
   const root = resolveCacheDir(o.root);
   const mode = o.mode ?? "auto";
-  const layout = layoutFor(mode, root).name;
-  const kernels = findKernels(root, layout, mode, o.kernels);
+  const plugin = layoutFor(mode, root);
+  const layout = plugin.name;
+  const walk = emptyWalk();
+  if (!o.kernels) plugin.walk(root, walk, NO_VLLM);
+  const kernels = findKernels(root, layout, walk, o.kernels);
   const found: Collected = { dirs: [], files: [], skipped: [] };
   if (o.kernels) {
     const parents = new Set<string>();
@@ -182,7 +182,7 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
       arch: k.arch,
       tritonVersion: k.tritonVersion,
     }))
-    .concat(o.kernels ? [] : embeddedKernels(root, mode))
+    .concat(embeddedKernels(root, walk))
     .sort((a, b) => byBytes(a.path, b.path));
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,

@@ -4,7 +4,7 @@
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../atomic-write.js";
 import { GROUP_RE, relocateGroup } from "../scan/group.js";
-import { relocateVllmIndex } from "./vllm-index.js";
+import { vllmIndexIn } from "./vllm-index.js";
 
 export interface RelocateEntry {
   /** a Triton group file, or vLLM's vllm_compile_cache.py (its handles' artifact paths) */
@@ -84,28 +84,21 @@ export function planRelocate(kernels: string[]): RelocatePlan {
  */
 export function planVllmIndex(plan: RelocatePlan, dirs: string[]): void {
   for (const dir of dirs) {
-    const file = `${dir}/vllm_compile_cache.py`;
-    let before: string;
-    let names: Set<string>;
-    try {
-      if (!lstatSync(file).isFile()) continue;
-      before = readFileSync(file, "utf8");
-      names = new Set(readdirSync(dir));
-    } catch {
-      continue;
-    }
-    let moved: ReturnType<typeof relocateVllmIndex>;
-    try {
-      moved = relocateVllmIndex(before, dir, (f) => names.has(f));
-    } catch {
-      continue; // not a literal mcm can read: left as it is
-    }
-    if (!moved) continue;
-    const { rewritten, left, text } = moved;
-    plan.entries.push({ kind: "vllm-index", kernel: dir, groupFile: file, rewritten, left, before, after: text });
+    const index = vllmIndexIn(dir);
+    if (!index?.moved) continue;
+    const { rewritten, left, text } = index.moved;
+    plan.entries.push({
+      kind: "vllm-index",
+      kernel: dir,
+      groupFile: index.file,
+      rewritten,
+      left,
+      before: index.before,
+      after: text,
+    });
     plan.vllmIndexFiles++;
-    plan.paths += moved.rewritten;
-    plan.left += moved.left;
+    plan.paths += rewritten;
+    plan.left += left;
   }
 }
 

@@ -221,7 +221,7 @@ export async function writeTarGz(entries: TarEntry[], outPath: string, opts: Tar
       parts.push(b);
       pending += b.length;
     };
-    for (const { e, name, mode } of all) {
+    for (const [i, { e, name, mode }] of all.entries()) {
       if (e.type === "dir") {
         push(entryHeader(name, "dir", 0, mode));
       } else {
@@ -242,8 +242,8 @@ export async function writeTarGz(entries: TarEntry[], outPath: string, opts: Tar
           if (pending >= CHUNK) await flush();
           continue;
         }
-        if (opts.linkIdentical && data.length > 0 && head.every((h) => h.e !== e))
-          byContent.set(digest as string, name);
+        // the head (a manifest) is not a cache file: never a link target
+        if (opts.linkIdentical && data.length > 0 && i >= head.length) byContent.set(digest as string, name);
         push(entryHeader(name, "file", data.length, mode));
         push(data);
         const pad = padding(data.length);

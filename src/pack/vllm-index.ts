@@ -5,7 +5,9 @@
 // while it exists. This module parses the literal (nothing is evaluated),
 // points such paths at the folder the file is in, and writes it back as a literal
 // `ast.literal_eval` reads the same way.
+import { readdirSync } from "node:fs";
 import { McmError } from "../core/errors.js";
+import { readFileCapped } from "../scan/vllm-unit.js";
 
 export type PyValue =
   | null
@@ -22,7 +24,7 @@ class Parser {
   fail(what: string): never {
     throw new McmError(`vllm_compile_cache.py: ${what} at character ${this.p}`);
   }
-  skip(): void {
+  skipSpace(): void {
     for (;;) {
       while (this.p < this.s.length && /\s/.test(this.s[this.p] as string)) this.p++;
       if (this.s[this.p] !== "#") return;
@@ -31,14 +33,14 @@ class Parser {
   }
   value(depth = 0): PyValue {
     if (depth > 64) this.fail("nested too deep");
-    this.skip();
+    this.skipSpace();
     const c = this.s[this.p];
     if (c === "{") return this.dict(depth);
     if (c === "(" || c === "[") return this.seq(c, depth);
     if (c === "'" || c === '"') {
       // adjacent literals concatenate: pprint splits long strings over lines
       let out = this.str();
-      for (this.skip(); this.s[this.p] === "'" || this.s[this.p] === '"'; this.skip()) out += this.str();
+      for (this.skipSpace(); this.s[this.p] === "'" || this.s[this.p] === '"'; this.skipSpace()) out += this.str();
       return out;
     }
     const m = /^(?:None|True|False|-?\d+(?:\.\d+)?)/.exec(this.s.slice(this.p, this.p + 40));
@@ -76,10 +78,10 @@ class Parser {
     const items: PyValue[] = [];
     let comma = false;
     for (;;) {
-      this.skip();
+      this.skipSpace();
       if (this.s[this.p] === close) break;
       items.push(this.value(depth + 1));
-      this.skip();
+      this.skipSpace();
       comma = this.s[this.p] === ",";
       if (comma) this.p++;
       else if (this.s[this.p] !== close) this.fail(`expected , or ${close}`);
@@ -93,13 +95,13 @@ class Parser {
     this.p++;
     const entries: [PyValue, PyValue][] = [];
     for (;;) {
-      this.skip();
+      this.skipSpace();
       if (this.s[this.p] === "}") break;
       const k = this.value(depth + 1);
-      this.skip();
+      this.skipSpace();
       if (this.s[this.p++] !== ":") this.fail("expected :");
       entries.push([k, this.value(depth + 1)]);
-      this.skip();
+      this.skipSpace();
       if (this.s[this.p] === ",") this.p++;
       else if (this.s[this.p] !== "}") this.fail("expected , or }");
     }
@@ -111,7 +113,7 @@ class Parser {
 export function parsePyLiteral(text: string): PyValue {
   const p = new Parser(text);
   const v = p.value();
-  p.skip();
+  p.skipSpace();
   if (p.p !== text.length) p.fail("text after the literal");
   return v;
 }
@@ -164,4 +166,22 @@ export function relocateVllmIndex(text: string, dir: string, has: (name: string)
     rewritten++;
   }
   return rewritten ? { text: pyRepr(doc), rewritten, left } : null;
+}
+
+/**
+ * The vllm_compile_cache.py of a compile folder as it is, and what pointing it
+ * at the folder changes (null: nothing). Null for a folder without one, or with
+ * one that is not a literal mcm reads (left as it is: vLLM's own problem, not a move).
+ */
+export function vllmIndexIn(dir: string): { file: string; before: string; moved: IndexRelocation | null } | null {
+  const file = `${dir}/vllm_compile_cache.py`;
+  const read = readFileCapped(file, []);
+  if (!read) return null;
+  try {
+    const before = read.data.toString("utf8");
+    const names = new Set(readdirSync(dir));
+    return { file, before, moved: relocateVllmIndex(before, dir, (f) => names.has(f)) };
+  } catch {
+    return null;
+  }
 }

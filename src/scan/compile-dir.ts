@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { closeSync, readdirSync, readSync } from "node:fs";
 import type { ScanWarning, VllmContext } from "../core/types.js";
 import type { CompileDirRecord } from "../db/units.js";
-import { relocateVllmIndex } from "../pack/vllm-index.js";
+import { vllmIndexIn } from "../pack/vllm-index.js";
 import { parseJson } from "./group.js";
 import { asObject } from "./kernel-facts.js";
 import { openCapped, readFileCapped } from "./vllm-unit.js";
@@ -43,21 +43,10 @@ export function readCompileDir(
     factors,
     model,
     graph: graphSignature(dir.path),
-    staleIndexPaths: staleIndexPaths(dir.path),
+    // artifact paths its vllm_compile_cache.py holds elsewhere (a moved cache): vLLM loads them as written
+    staleIndexPaths: vllmIndexIn(dir.path)?.moved?.rewritten ?? 0,
     mtime: file?.mtime ?? -1,
   };
-}
-
-/** Artifact paths in the folder's vllm_compile_cache.py that point elsewhere (a moved cache): vLLM loads them as written. */
-function staleIndexPaths(dir: string): number {
-  const file = readFileCapped(`${dir}/vllm_compile_cache.py`, []);
-  if (!file) return 0;
-  try {
-    const names = new Set(readdirSync(dir));
-    return relocateVllmIndex(file.data.toString("utf8"), dir, (f) => names.has(f))?.rewritten ?? 0;
-  } catch {
-    return 0; // not a literal mcm reads: not a move
-  }
 }
 
 /**

@@ -114,7 +114,7 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
       w.remove(path);
     }
     for (const u of unitsRead) units.save(u, u.kernels);
-    removed += units.settle(root, new Set(walk.units.map((u) => u.path)));
+    removed += units.settle(root, new Set(walk.units.map((u) => u.path)), unitsBefore.keys());
     units.saveCompileDirs(root, compileDirs);
     embeddedAdded = Math.max(0, db.countEmbedded(root) - embeddedBefore);
     db.saveRoot({ path: root, layout: layout.name, warnings: structural, watch, digests });
