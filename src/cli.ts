@@ -240,6 +240,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option("--cache-dir <path>", "destination (default: the default folder of the archive's layout)")
     .option("--root <folder>", "the folder inside the archive that holds the cache (default: detected)")
+    .option("--to-origin", "import into the folder where the cache was compiled, so every absolute path in it holds")
     .option("--dry-run", "check the archive and print what would happen; write nothing")
     .option("--json", "print the result as JSON")
     .action(async (file: string, o) => {

@@ -1,11 +1,13 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { defaultCacheDir } from "../config.js";
 import { McmError } from "../core/errors.js";
 import { UnitStore } from "../db/units.js";
 import { peekLayout } from "../pack/detect.js";
 import { ArchiveRefused, type ImportResult, importArchive } from "../pack/import.js";
-import { relocateVllmIndexes } from "../pack/relocate.js";
+import { describeImportedMoves, type RelocateResult, relocateImported } from "../pack/relocate.js";
 import { plural, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
 import { capturedRoots } from "../warm/pack.js";
@@ -14,6 +16,8 @@ import { type GlobalOptions, openContext, reportWarnings } from "./context.js";
 export interface ImportCommandOptions {
   cacheDir?: string;
   root?: string;
+  /** import where the cache was compiled (its recorded root), so its absolute paths hold as they are */
+  toOrigin?: boolean;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -44,10 +48,29 @@ function printResult(r: ImportResult, out: (s: string) => void): void {
   if (r.dryRun) out("Dry run: nothing was written.");
 }
 
+/**
+ * Where the archive's cache was compiled: its absolute paths (kernel group
+ * files, Inductor's pickled autotuner paths) are right only there.
+ */
+async function originOfArchive(archive: string, root: string | undefined): Promise<string> {
+  // a dry run into a folder that cannot exist reads the whole archive and writes nothing
+  const nowhere = join(tmpdir(), `mcm-nowhere-${process.pid}-${randomBytes(6).toString("hex")}`);
+  const r = await importArchive(archive, nowhere, { dryRun: true, root });
+  if (!r.origin) {
+    throw new McmError(
+      `${archive} records no original cache folder (no manifest root, no group file); give --cache-dir`,
+    );
+  }
+  return r.origin;
+}
+
 export async function run(file: string, o: ImportCommandOptions, g: GlobalOptions): Promise<number> {
   const archive = resolve(file);
   if (!existsSync(archive)) throw new McmError(`archive not found: ${file}`);
-  const dest = resolve(o.cacheDir ?? defaultCacheDir(await peekLayout(archive)));
+  if (o.toOrigin && o.cacheDir !== undefined) throw new McmError("give --cache-dir or --to-origin, not both");
+  const dest = o.toOrigin
+    ? await originOfArchive(archive, o.root)
+    : resolve(o.cacheDir ?? defaultCacheDir(await peekLayout(archive)));
   let r: ImportResult;
   try {
     r = await importArchive(archive, dest, { dryRun: o.dryRun === true, root: o.root });
@@ -60,7 +83,7 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
   }
   const ctx = openContext(g);
   let indexed = null;
-  let vllmIndexFiles = 0;
+  const moves: RelocateResult[] = [];
   if (!r.dryRun) {
     // a host-mode warm archive holds several caches (triton/, inductor/, ...): each has its own layout
     const roots = capturedRoots(dest) ?? [{ path: dest, layout: "auto" as const }];
@@ -70,14 +93,24 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
       indexed.kernels += s.kernels;
       indexed.staleGroupPaths += ctx.db.kernelTotals({ cacheDir: s.root }).staleGroup;
       reportWarnings(s.warnings);
-      // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py: point them here
-      vllmIndexFiles += relocateVllmIndexes(new UnitStore(ctx.db).compileFolders(s.root));
+      // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py, and Inductor's
+      // autotuners read and write at the pickled paths of their kernels: point them here
+      moves.push(relocateImported(new UnitStore(ctx.db).compileFolders(s.root), ctx.db.inductorRoots(s.root)));
     }
   }
-  if (o.json) ctx.json({ ...r, vllmIndexFilesRewritten: vllmIndexFiles, indexed });
-  else {
+  const moved = (k: "vllmIndexFiles" | "inductorEntries" | "inductorPaths") => moves.reduce((n, m) => n + m[k], 0);
+  if (o.json) {
+    ctx.json({
+      ...r,
+      vllmIndexFilesRewritten: moved("vllmIndexFiles"),
+      inductorEntriesRewritten: moved("inductorEntries"),
+      inductorPathsRewritten: moved("inductorPaths"),
+      notRewritten: moves.flatMap((m) => m.skipped),
+      indexed,
+    });
+  } else {
     printResult(r, ctx.out);
-    if (vllmIndexFiles) ctx.out(`  ${plural(vllmIndexFiles, "vllm_compile_cache.py file")} pointed at ${dest}`);
+    for (const m of moves) for (const line of describeImportedMoves(m, dest)) ctx.out(`  ${line}`);
     if (indexed) {
       ctx.out(
         `Indexed ${dest}: ${plural(indexed.kernels, "kernel")}, ${indexed.staleGroupPaths} with stale group paths.`,

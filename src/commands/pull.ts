@@ -14,7 +14,7 @@ import { openRegistry, type TransportOptions } from "../pack/oci/connect.js";
 import { downloadLayers, type PulledLayer, resolveImage } from "../pack/oci/fetch.js";
 import { type CacheKind, cachePrefix, describeTarget, type ImageTarget, readLabels } from "../pack/oci/mcv.js";
 import { formatRef, manifestRef, parseRef } from "../pack/oci/ref.js";
-import { relocateVllmIndexes } from "../pack/relocate.js";
+import { describeImportedMoves, type RelocateResult, relocateImported } from "../pack/relocate.js";
 import { readTar } from "../pack/tar-read.js";
 import { plural, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
@@ -124,13 +124,14 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
     }
     const ctx = openContext(g);
     let indexed: { kernels: number } | null = null;
-    let vllmIndexFiles = 0;
+    const moves: RelocateResult[] = [];
     if (!o.dryRun) {
       const s = await indexRoot(ctx.db, dest, { mode: "auto", progress: process.stderr.isTTY === true });
       indexed = { kernels: s.kernels };
       reportWarnings(s.warnings);
-      // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py: point them here
-      vllmIndexFiles = relocateVllmIndexes(new UnitStore(ctx.db).compileFolders(s.root));
+      // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py, and Inductor's
+      // autotuners read and write at the pickled paths of their kernels: point them here
+      moves.push(relocateImported(new UnitStore(ctx.db).compileFolders(s.root), ctx.db.inductorRoots(s.root)));
     }
     const sum = (f: (r: ImportResult) => number) => results.reduce((a, r) => a + f(r), 0);
     const out = {
@@ -142,7 +143,10 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
       check,
       layers: layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
       dest,
-      vllmIndexFilesRewritten: vllmIndexFiles,
+      vllmIndexFilesRewritten: moves.reduce((n, m) => n + m.vllmIndexFiles, 0),
+      inductorEntriesRewritten: moves.reduce((n, m) => n + m.inductorEntries, 0),
+      inductorPathsRewritten: moves.reduce((n, m) => n + m.inductorPaths, 0),
+      notRewritten: moves.flatMap((m) => m.skipped),
       dryRun: o.dryRun === true,
       imports: results,
       indexed,
@@ -159,6 +163,7 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
       ctx.out(
         `  targets: ${labels.targets.map(describeTarget).join(", ") || "none listed"}${check.checked ? (check.forced ? " (mismatch, --force)" : " (match this machine)") : " (not checked)"}`,
       );
+      for (const m of moves) for (const line of describeImportedMoves(m, dest)) ctx.out(`  ${line}`);
       if (o.dryRun) ctx.out("Dry run: nothing was written.");
     }
     const refused = sum((r) => r.refused.length);

@@ -1,12 +1,18 @@
 import { UnitStore } from "../db/units.js";
 import { verbosity } from "../log.js";
-import { applyRelocate, planRelocate, planVllmIndex, type RelocatePlan } from "../pack/relocate.js";
+import {
+  applyRelocate,
+  planInductorEntries,
+  planRelocate,
+  planVllmIndex,
+  type RelocatePlan,
+} from "../pack/relocate.js";
 import { lockRoot } from "../prune/lock.js";
 import { confirm, requireConfirmable } from "../report/confirm.js";
 import { plural } from "../report/format.js";
 import { resolveCacheDir } from "../scan/cache-dir.js";
 import { indexRoot } from "../scan/indexer.js";
-import { type GlobalOptions, openContext, parseMode } from "./context.js";
+import { type GlobalOptions, openContext, parseMode, reportWarnings } from "./context.js";
 import { defaultDirs } from "./index.js";
 
 export interface RelocateOptions {
@@ -35,20 +41,25 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
       const plan = planRelocate(stale.map((k) => k.path));
       // vLLM loads each compile unit by the absolute path its vllm_compile_cache.py holds
       planVllmIndex(plan, new UnitStore(ctx.db).compileFolders(s.root));
+      // Inductor's autotuners read and write at the pickled paths of their kernels
+      planInductorEntries(plan, ctx.db.inductorRoots(s.root));
       plans.push({ root: s.root, plan });
     }
-    const total = (k: "groupFiles" | "vllmIndexFiles" | "paths" | "left") => plans.reduce((s, p) => s + p.plan[k], 0);
+    const total = (k: "groupFiles" | "vllmIndexFiles" | "inductorEntries" | "paths" | "left") =>
+      plans.reduce((s, p) => s + p.plan[k], 0);
     const report = (applied: boolean) => ({
       dryRun: o.dryRun === true,
       applied,
       groupFiles: total("groupFiles"),
       vllmIndexFiles: total("vllmIndexFiles"),
+      inductorEntries: total("inductorEntries"),
       paths: total("paths"),
       left: total("left"),
       roots: plans.map(({ root, plan }) => ({
         root,
         groupFiles: plan.groupFiles,
         vllmIndexFiles: plan.vllmIndexFiles,
+        inductorEntries: plan.inductorEntries,
         paths: plan.paths,
         left: plan.left,
         entries: plan.entries.map(({ kind, kernel, groupFile, rewritten, left }) => ({
@@ -60,14 +71,18 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
         })),
       })),
     });
-    if (total("groupFiles") + total("vllmIndexFiles") === 0) {
+    for (const { plan } of plans) reportWarnings(plan.warnings);
+    if (total("groupFiles") + total("vllmIndexFiles") + total("inductorEntries") === 0) {
       // nothing to do is success
       if (o.json) ctx.json(report(false));
-      process.stderr.write("no group file points elsewhere: nothing to relocate\n");
+      process.stderr.write("no group file or cache entry points elsewhere: nothing to relocate\n");
       return 0;
     }
-    const vllm = total("vllmIndexFiles") ? ` and ${plural(total("vllmIndexFiles"), "vllm_compile_cache.py file")}` : "";
-    const describe = `Plan: rewrite ${plural(total("groupFiles"), "group file")}${vllm} (${plural(total("paths"), "path")})${
+    const others = [
+      total("vllmIndexFiles") ? plural(total("vllmIndexFiles"), "vllm_compile_cache.py file") : "",
+      total("inductorEntries") ? plural(total("inductorEntries"), "Inductor cache entry") : "",
+    ].filter(Boolean);
+    const describe = `Plan: rewrite ${plural(total("groupFiles"), "group file")}${others.map((x) => ` and ${x}`).join("")} (${plural(total("paths"), "path")})${
       total("left") ? `; ${plural(total("left"), "path")} left (outside their kernel, or naming a missing file)` : ""
     }`;
     if (!o.json) {
@@ -91,19 +106,30 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
     const skipped = [];
     let files = 0;
     let indexFiles = 0;
+    let entries = 0;
     for (const { root, plan } of plans) {
       const done = applyRelocate(plan);
       files += done.groupFiles;
       indexFiles += done.vllmIndexFiles;
+      entries += done.inductorEntries;
       skipped.push(...done.skipped);
       await indexRoot(ctx.db, root, { mode });
     }
-    if (o.json) ctx.json({ ...report(true), rewritten: files, rewrittenVllmIndexFiles: indexFiles, skipped });
+    if (o.json)
+      ctx.json({
+        ...report(true),
+        rewritten: files,
+        rewrittenVllmIndexFiles: indexFiles,
+        rewrittenInductorEntries: entries,
+        skipped,
+      });
     else {
       for (const s of skipped) ctx.out(ctx.colors.yellow(`skipped ${s.path}: ${s.reason}`));
-      ctx.out(
-        `Rewrote ${plural(files, "group file")}${indexFiles ? ` and ${plural(indexFiles, "vllm_compile_cache.py file")}` : ""}.`,
-      );
+      const also = [
+        indexFiles ? plural(indexFiles, "vllm_compile_cache.py file") : "",
+        entries ? plural(entries, "Inductor cache entry") : "",
+      ].filter(Boolean);
+      ctx.out(`Rewrote ${plural(files, "group file")}${also.map((x) => ` and ${x}`).join("")}.`);
     }
     return 0;
   } finally {

@@ -476,6 +476,17 @@ export class IndexDb {
         GROUP BY kind ORDER BY bytes DESC, kind`)
       .all(...args) as { kind: string; entries: number; files: number; bytes: number }[];
   }
+
+  /** The Inductor cache roots under a cache dir: the folders that hold an fxgraph/ or aotautograd/ the index knows. */
+  inductorRoots(cacheDir: string): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT DISTINCT substr(path, 1, length(path) - length(CASE kind WHEN 'inductor-fxgraph' THEN '/fxgraph' ELSE '/aotautograd' END)) AS dir
+         FROM others WHERE root = ? AND kind IN ('inductor-fxgraph', 'inductor-aotautograd') ORDER BY dir`,
+      )
+      .all(cacheDir) as { dir: string }[];
+    return rows.map((r) => r.dir);
+  }
 }
 
 function parseFiles(text: string): KernelFile[] {

@@ -7,7 +7,7 @@ import type { KernelRecord, LayoutName, Mode, ScanWarning } from "../core/types.
 import { emptyWalk, layoutFor, NO_VLLM, type WalkResult } from "../layouts/index.js";
 import { resolveCacheDir } from "../scan/cache-dir.js";
 import { readEntry } from "../scan/entry.js";
-import { GROUP_RE } from "../scan/group.js";
+import { GROUP_RE, groupOrigin } from "../scan/group.js";
 import { isInside } from "../scan/util.js";
 import { readUnit, type UnitMemo } from "../scan/vllm-unit.js";
 import { type Collected, collect, relOf, skipReason } from "./collect.js";
@@ -102,37 +102,13 @@ function readFile(path: string): { data: Buffer; mode: number } {
 
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
-/** The root most group files point at: `<R>/<kernel path>/<file>` gives R. */
+/** The root most group files point at (where the cache was compiled). */
 function sourceRoot(root: string, kernels: KernelRecord[], groupText: Map<string, string>): string | null {
-  const votes = new Map<string, number>();
-  for (const k of kernels) {
+  const groups = kernels.flatMap((k) => {
     const text = groupText.get(k.path);
-    if (text === undefined) continue;
-    let children: unknown;
-    try {
-      children = (JSON.parse(text) as { child_paths?: unknown }).child_paths;
-    } catch {
-      continue;
-    }
-    if (!children || typeof children !== "object" || Array.isArray(children)) continue;
-    const rel = relOf(root, k.path);
-    for (const [file, p] of Object.entries(children)) {
-      const tail = `/${rel}/${file}`;
-      if (typeof p === "string" && p.endsWith(tail) && p.length > tail.length) {
-        const r = p.slice(0, -tail.length);
-        votes.set(r, (votes.get(r) ?? 0) + 1);
-      }
-    }
-  }
-  let best: string | null = null;
-  let most = 0;
-  for (const [r, n] of [...votes].sort((a, b) => byBytes(a[0], b[0]))) {
-    if (n > most) {
-      best = r;
-      most = n;
-    }
-  }
-  return best;
+    return text === undefined ? [] : [{ rel: relOf(root, k.path), text }];
+  });
+  return groupOrigin(groups);
 }
 
 /**

@@ -26,9 +26,10 @@ import { posix } from "node:path";
 import { McmError } from "../core/errors.js";
 import type { LayoutName } from "../core/types.js";
 import { lockRoot } from "../prune/lock.js";
-import { GROUP_RE, relocateGroup } from "../scan/group.js";
+import { GROUP_RE, groupOrigin, relocateGroup } from "../scan/group.js";
 import { isMcmName } from "../scan/util.js";
 import { detectRoot, layoutOfPaths, MCV_ROOTS } from "./detect.js";
+import { ENTRY_PATH_RE, rootFreeDigest } from "./inductor-paths.js";
 import { MANIFEST_NAME, type Manifest, type ManifestFile, parseManifest } from "./manifest.js";
 import { readTar, type TarHeader } from "./tar-read.js";
 
@@ -69,6 +70,8 @@ export interface ImportResult {
   /** entries outside the cache folder of the archive (an MCV manifest, mcm's own files) */
   ignored: string[];
   groupFilesRewritten: number;
+  /** where the cache was compiled: the manifest's record, else the root its group files point at */
+  origin: string | null;
   /** files written (or, in a dry run, that would be) and their bytes */
   files: number;
   bytes: number;
@@ -94,6 +97,8 @@ interface Rec {
   link?: string;
   /** group files and the manifest: their text */
   text?: string;
+  /** an Inductor cache entry: its digest with its code paths' root left out (inductor-paths.ts) */
+  rootFree?: string | null;
   staged: boolean;
 }
 
@@ -211,6 +216,8 @@ class Stager {
   private file(path: string, rec: Rec, manifest: boolean, first: boolean): (c: Buffer | null) => void {
     const hash: Hash = createHash("sha256");
     const keepText = manifest || GROUP_RE.test(posix.basename(path));
+    // Inductor entries are compared with the destination's once both are relocated (they are rewritten there)
+    const entry = !keepText && ENTRY_PATH_RE.test(path) && rec.size <= MAX_ENTRY_BYTES;
     const parts: Buffer[] = [];
     let fd: number | null = null;
     if (this.stage && !manifest) {
@@ -222,7 +229,7 @@ class Stager {
     return (chunk) => {
       if (chunk) {
         hash.update(chunk);
-        if (keepText) parts.push(Buffer.from(chunk));
+        if (keepText || entry) parts.push(Buffer.from(chunk));
         if (fd !== null) {
           let off = 0;
           while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
@@ -233,6 +240,7 @@ class Stager {
       rec.sha256 = hash.digest("hex");
       rec.staged = fd !== null;
       if (keepText) rec.text = Buffer.concat(parts).toString("utf8");
+      if (entry) rec.rootFree = rootFreeDigest(Buffer.concat(parts));
       if (manifest) {
         this.manifest = parseManifest(rec.text as string);
         // first in the archive (as mcm writes it): every later entry is checked as it comes
@@ -333,6 +341,8 @@ interface Plan {
 }
 
 const LSTAT = { throwIfNoEntry: false } as const;
+/** Inductor entries up to this size are compared once relocated; bigger ones by their bytes only */
+const MAX_ENTRY_BYTES = 256 << 20;
 
 function planMerge(tree: Tree, dest: string, tainted: (rel: string) => boolean): Plan {
   const plan: Plan = {
@@ -375,12 +385,7 @@ function planMerge(tree: Tree, dest: string, tainted: (rel: string) => boolean):
           continue;
         }
         const rec = tree.recs.get(rel) as Rec;
-        if (
-          st.isFile() &&
-          rec.type !== "symlink" &&
-          st.size === rec.size &&
-          sha256Of(`${dest}/${rel}`) === rec.sha256
-        ) {
+        if (st.isFile() && rec.type !== "symlink" && sameOther(`${dest}/${rel}`, st.size, rec)) {
           others.identical++;
         } else others.conflicting.push({ path: rel, reason: "a different file of that name exists" });
       }
@@ -388,6 +393,21 @@ function planMerge(tree: Tree, dest: string, tainted: (rel: string) => boolean):
   };
   visit("");
   return plan;
+}
+
+/** The root the archive's group files point at. */
+function originOf(tree: Tree): string | null {
+  const groups = [...tree.recs].flatMap(([rel, rec]) =>
+    rec.text !== undefined && GROUP_RE.test(posix.basename(rel)) ? [{ rel: posix.dirname(rel), text: rec.text }] : [],
+  );
+  return groupOrigin(groups);
+}
+
+/** Whether the destination's file holds what the archive's does (an Inductor entry: once relocated). */
+function sameOther(abs: string, size: number, rec: Rec): boolean {
+  if (size === rec.size && sha256Of(abs) === rec.sha256) return true;
+  if (!rec.rootFree || size > MAX_ENTRY_BYTES) return false;
+  return rootFreeDigest(readFileSync(abs)) === rec.rootFree;
 }
 
 function hasTaint(tree: Tree, rel: string, tainted: (rel: string) => boolean): boolean {
@@ -540,6 +560,7 @@ async function planAndApply(
       refused: s.refused,
       ignored,
       groupFilesRewritten: 0,
+      origin: s.manifest?.sourceRoot ?? originOf(tree),
       files: 0,
       bytes: 0,
     };

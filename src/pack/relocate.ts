@@ -3,20 +3,26 @@
 // (temp file + rename), so a reader sees the old group file or the new one.
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../atomic-write.js";
+import type { ScanWarning } from "../core/types.js";
+import { plural } from "../report/format.js";
 import { GROUP_RE, relocateGroup } from "../scan/group.js";
+import { cacheEntryFiles, rewriteEntry } from "./inductor-paths.js";
 import { vllmIndexIn } from "./vllm-index.js";
 
 export interface RelocateEntry {
-  /** a Triton group file, or vLLM's vllm_compile_cache.py (its handles' artifact paths) */
-  kind: "group" | "vllm-index";
-  /** the kernel folder (vLLM: the compile folder) */
+  /**
+   * a Triton group file; vLLM's vllm_compile_cache.py (its handles' artifact paths);
+   * an Inductor FX-graph or AOTAutograd entry (its autotuners' code paths, pickled)
+   */
+  kind: "group" | "vllm-index" | "inductor-entry";
+  /** the kernel folder (vLLM: the compile folder; Inductor: its cache root) */
   kernel: string;
   groupFile: string;
   /** child paths this rewrite changes */
   rewritten: number;
   /** child paths it leaves: outside the kernel, or naming a file the folder lacks */
   left: number;
-  /** the group file as read when planning, and as it will be */
+  /** the group file as read when planning, and as it will be (an Inductor entry: the sha256 it was read with; made again) */
   before: string;
   after: string;
 }
@@ -26,21 +32,38 @@ export interface RelocatePlan {
   groupFiles: number;
   /** vllm_compile_cache.py files among the entries */
   vllmIndexFiles: number;
+  /** Inductor cache entries among them */
+  inductorEntries: number;
   paths: number;
   left: number;
+  /** entries that could not be read or walked */
+  warnings: ScanWarning[];
 }
+
+export const emptyPlan = (): RelocatePlan => ({
+  entries: [],
+  groupFiles: 0,
+  vllmIndexFiles: 0,
+  inductorEntries: 0,
+  paths: 0,
+  left: 0,
+  warnings: [],
+});
 
 export interface RelocateResult {
   groupFiles: number;
   vllmIndexFiles: number;
+  inductorEntries: number;
   paths: number;
+  /** the paths in Inductor entries among them */
+  inductorPaths: number;
   /** group files that changed on disk after the plan was made: left as they are */
   skipped: { path: string; reason: string }[];
 }
 
 /** Plans the rewrite of the group files of `kernels` (kernel folders, absolute). */
 export function planRelocate(kernels: string[]): RelocatePlan {
-  const plan: RelocatePlan = { entries: [], groupFiles: 0, vllmIndexFiles: 0, paths: 0, left: 0 };
+  const plan = emptyPlan();
   for (const dir of kernels) {
     let names: string[];
     try {
@@ -102,10 +125,65 @@ export function planVllmIndex(plan: RelocatePlan, dirs: string[]): void {
   }
 }
 
-/** Writes the plan's group files, each through a temp file beside it and a rename. */
+/**
+ * Adds to `plan` each FX-graph and AOTAutograd entry of `roots` (Inductor cache
+ * roots) whose pickled code paths name another root.
+ */
+export function planInductorEntries(plan: RelocatePlan, roots: string[]): void {
+  for (const root of roots) {
+    for (const file of cacheEntryFiles(root)) {
+      const r = rewriteEntry(file, root, plan.warnings);
+      if (!r) continue;
+      plan.entries.push({
+        kind: "inductor-entry",
+        kernel: root,
+        groupFile: file,
+        rewritten: r.paths,
+        left: 0,
+        before: r.digest,
+        after: "",
+      });
+      plan.inductorEntries++;
+      plan.paths += r.paths;
+    }
+  }
+}
+
+/** Rewrites one Inductor entry when it is still what the plan read; the reason when not. */
+function applyInductorEntry(e: RelocateEntry): string | null {
+  const warnings: ScanWarning[] = [];
+  const r = rewriteEntry(e.groupFile, e.kernel, warnings);
+  if (!r) return warnings[0]?.message ?? "changed since the plan was made";
+  if (r.digest !== e.before) return "changed since the plan was made";
+  writeFileAtomic(
+    e.groupFile,
+    Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length),
+    lstatSync(e.groupFile).mode & 0o777,
+  );
+  return null;
+}
+
+/** Writes the plan's files, each through a temp file beside it and a rename. */
 export function applyRelocate(plan: RelocatePlan): RelocateResult {
-  const result: RelocateResult = { groupFiles: 0, vllmIndexFiles: 0, paths: 0, skipped: [] };
+  const result: RelocateResult = {
+    groupFiles: 0,
+    vllmIndexFiles: 0,
+    inductorEntries: 0,
+    paths: 0,
+    inductorPaths: 0,
+    skipped: [],
+  };
   for (const e of plan.entries) {
+    if (e.kind === "inductor-entry") {
+      const why = applyInductorEntry(e);
+      if (why) result.skipped.push({ path: e.groupFile, reason: why });
+      else {
+        result.inductorEntries++;
+        result.paths += e.rewritten;
+        result.inductorPaths += e.rewritten;
+      }
+      continue;
+    }
     let now: string;
     try {
       now = readFileSync(e.groupFile, "utf8");
@@ -125,9 +203,26 @@ export function applyRelocate(plan: RelocatePlan): RelocateResult {
   return result;
 }
 
-/** After an import into `root`: each vllm_compile_cache.py the index knows there, pointed at its artifacts. */
-export function relocateVllmIndexes(dirs: string[]): number {
-  const plan: RelocatePlan = { entries: [], groupFiles: 0, vllmIndexFiles: 0, paths: 0, left: 0 };
-  planVllmIndex(plan, dirs);
-  return applyRelocate(plan).vllmIndexFiles;
+/**
+ * After an import: each vllm_compile_cache.py of `compileDirs` pointed at its
+ * artifacts, and each entry of `inductorRoots` at its own root.
+ */
+export function relocateImported(compileDirs: string[], inductorRoots: string[]): RelocateResult {
+  const plan = emptyPlan();
+  planVllmIndex(plan, compileDirs);
+  planInductorEntries(plan, inductorRoots);
+  return applyRelocate(plan);
+}
+
+/** What relocateImported() did, as lines for a person. */
+export function describeImportedMoves(r: RelocateResult, dest: string): string[] {
+  const lines: string[] = [];
+  if (r.vllmIndexFiles) lines.push(`${plural(r.vllmIndexFiles, "vllm_compile_cache.py file")} pointed at ${dest}`);
+  if (r.inductorEntries) {
+    lines.push(
+      `${plural(r.inductorEntries, "Inductor cache entry")} (${plural(r.inductorPaths, "autotuner path")}) pointed at ${dest}`,
+    );
+  }
+  for (const s of r.skipped) lines.push(`not rewritten ${s.path}: ${s.reason}`);
+  return lines;
 }

@@ -35,5 +35,7 @@ export function elapsed(ms: number): string {
 
 /** "1 kernel", "3 kernels". */
 export function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+  if (count === 1) return `${count} ${noun}`;
+  // "entry" -> "entries", "key" -> "keys"
+  return /[^aeiou]y$/.test(noun) ? `${count} ${noun.slice(0, -1)}ies` : `${count} ${noun}s`;
 }

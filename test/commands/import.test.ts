@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { dbIn, mcm, mcmJson } from "../helpers/cli.js";
@@ -59,6 +59,53 @@ describe("mcm import", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /plain tarball, triton; no manifest: no checksums to verify/);
     assert.match(r.stdout, /Indexed .*: 14 kernels, 0 with stale group paths/);
+  });
+
+  it("an Inductor cache: its autotuners' pickled paths point at the destination; a second import finds every entry present", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("torchinductor_root");
+    const archive = join(tempDir(), "ind.tgz");
+    execFileSync("tar", ["czf", archive, "-C", join(root, ".."), "torchinductor_root"]);
+    const dest = join(tempDir(), "moved-inductor");
+    const r = mcmJson<Imported & { inductorEntriesRewritten: number; inductorPathsRewritten: number }>(
+      ["import", archive, "--cache-dir", dest],
+      { db },
+    );
+    assert.deepEqual([r.inductorEntriesRewritten, r.inductorPathsRewritten], [3, 55]);
+    const same = execFileSync("python3", [
+      join(import.meta.dirname, "../helpers/same_pickles.py"),
+      root,
+      dest,
+      "/tmp/mcm-fixtures/torchinductor_root",
+      dest,
+    ]);
+    assert.equal(same.toString().trim(), "equal 5");
+    const again = mcmJson<Imported & { others: { conflicting: unknown[]; identical: number } }>(
+      ["import", archive, "--cache-dir", dest],
+      { db },
+    );
+    assert.deepEqual(again.others.conflicting, [], "rewritten entries are the archive's, relocated");
+    assert.equal(again.kernels.identical.length, 55);
+  });
+
+  it("--to-origin imports where the cache was compiled; refused with --cache-dir, or when nothing records it", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("torchinductor_root");
+    const archive = join(tempDir(), "ind.tgz");
+    mcmJson(["export", "--cache-dir", root, "-o", archive], { db });
+    const dry = mcmJson<{ dest: string; dryRun: boolean }>(["import", archive, "--to-origin", "--dry-run"], { db });
+    assert.deepEqual([dry.dest, dry.dryRun], ["/tmp/mcm-fixtures/torchinductor_root", true]);
+    const both = mcm(["import", archive, "--to-origin", "--cache-dir", tempDir()], { db });
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give --cache-dir or --to-origin, not both/);
+    const bare = join(tempDir(), "bare.tgz");
+    const src = tempDir();
+    writeFileSync(join(src, "x.txt"), "no kernels here");
+    execFileSync("tar", ["czf", bare, "-C", src, "x.txt"]);
+    const none = mcm(["import", bare, "--to-origin"], { db });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /records no original cache folder/);
+    assert.equal(none.stderr.trim().split("\n").length, 1);
   });
 
   it("--dry-run writes nothing and prints the same plan", () => {

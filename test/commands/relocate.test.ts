@@ -39,23 +39,53 @@ describe("mcm relocate", () => {
         before.every((k) => k.staleGroupPaths),
         "the fixture points at /tmp/mcm-fixtures",
       );
-      const plan = mcmJson<{ groupFiles: number; paths: number; applied: boolean }>(
-        ["relocate", "--cache-dir", root, "-y"],
-        { db },
-      );
+      const plan = mcmJson<{
+        groupFiles: number;
+        applied: boolean;
+        roots: { entries: { kind: string; rewritten: number }[] }[];
+      }>(["relocate", "--cache-dir", root, "-y"], { db });
       assert.equal(plan.applied, true);
       assert.equal(plan.groupFiles, before.length);
       const after = mcmJson<Kernel[]>(["list", "--cache-dir", root], { db });
       assert.equal(after.length, before.length);
       assert.ok(after.every((k) => !k.staleGroupPaths));
       const paths = groupPaths(after.map((k) => k.path));
-      assert.equal(paths.length, plan.paths);
+      const groupPathsRewritten = plan.roots
+        .flatMap((r) => r.entries)
+        .filter((e) => e.kind === "group")
+        .reduce((n, e) => n + e.rewritten, 0);
+      assert.equal(paths.length, groupPathsRewritten);
       for (const p of paths) assert.ok(p.startsWith(`${root}/`) && existsSync(p), p);
       const stats = mcmJson<{ staleGroupPaths: number }>(["stats", "--cache-dir", root], { db });
       assert.equal(stats.staleGroupPaths, 0);
       assert.ok(!snapshot(root).some((l) => l.includes(".mcm")), "no temp file or lock left");
     });
   }
+
+  it("torchinductor_root: the autotuners' pickled code paths point at the new root; Python reads the entries as before otherwise", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("torchinductor_root");
+    const original = extractFixture("torchinductor_root");
+    const plan = mcmJson<{ inductorEntries: number; roots: { entries: { kind: string; rewritten: number }[] }[] }>(
+      ["relocate", "--cache-dir", root, "-y"],
+      { db },
+    );
+    // 3 FX graphs with 20, 18 and 17 statically launched autotuner paths (kernel .py and .best_config)
+    const entries = plan.roots[0]?.entries.filter((e) => e.kind === "inductor-entry") ?? [];
+    assert.deepEqual(entries.map((e) => e.rewritten).sort(), [17, 18, 20]);
+    assert.equal(plan.inductorEntries, 3);
+    const same = execFileSync("python3", [
+      join(import.meta.dirname, "../helpers/same_pickles.py"),
+      original,
+      root,
+      "/tmp/mcm-fixtures/torchinductor_root",
+      root,
+    ]);
+    assert.equal(same.toString().trim(), "equal 5", "3 FX graphs and 2 AOTAutograd entries compared");
+    const again = mcm(["relocate", "--cache-dir", root, "-y"], { db });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /nothing to relocate/);
+  });
 
   it("a cache moved after relocating is found stale again and relocated again; then nothing to do (exit 0)", () => {
     const db = dbIn(tempDir());
@@ -71,7 +101,7 @@ describe("mcm relocate", () => {
     for (const args of [["-y"], ["--dry-run"], ["-y", "--json"]]) {
       const again = mcm(["relocate", "--cache-dir", moved, ...args], { db });
       assert.equal(again.code, 0, `${args.join(" ")}: ${again.stderr}`);
-      assert.equal(again.stderr, "no group file points elsewhere: nothing to relocate\n");
+      assert.equal(again.stderr, "no group file or cache entry points elsewhere: nothing to relocate\n");
       if (args.includes("--json")) {
         const j = JSON.parse(again.stdout) as { groupFiles: number; applied: boolean };
         assert.deepEqual([j.groupFiles, j.applied], [0, false]);
