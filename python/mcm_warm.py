@@ -73,6 +73,13 @@ def info():
     }
     facts.update(gpu_facts())
     facts["environment"] = hashed_environment()
+    try:
+        # beside this file (mcm copies both): what the runtimes hash into their keys, for `mcm explain`
+        import mcm_probe
+
+        facts["probe"] = mcm_probe.probe()
+    except Exception as e:
+        facts["probe_error"] = f"{type(e).__name__}: {e}"
     return facts
 
 

@@ -212,6 +212,17 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command("explain")
+    .description("why a cache will hit or compile again here: each level's factors, the cache's beside this machine's")
+    .argument("[hash]", "only the kernels, FX graphs or vLLM compile folders whose hash starts with this")
+    .option("--cache-dir <path>", "only this cache folder")
+    .option("--python <cmd>", "the Python whose Triton, PyTorch and vLLM count", "python3")
+    .option("--json", "print JSON")
+    .action(async (hash: string | undefined, o) => {
+      code = await (await import("./commands/explain.js")).run(hash, o, globals());
+    });
+
+  program
     .command("check")
     .description("which indexed kernels can hit on this machine: GPU arch, Triton version, group paths")
     .option("--cache-dir <path>", "only this cache folder")

@@ -2,7 +2,13 @@
 // python3 imports. Each tool runs once with a short timeout; a tool that is missing,
 // fails or prints what mcm cannot read becomes an "unchecked" line, never an error.
 import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { HereFacts } from "./levels.js";
+import { parseProbeOutput, type RuntimeFacts } from "./runtime-facts.js";
 import type { GpuFact, MachineFacts, Unchecked } from "./usable.js";
+
+/** python/mcm_probe.py: asks Triton, PyTorch and vLLM what they put into their cache keys */
+export const PROBE_SCRIPT = fileURLToPath(new URL("../../python/mcm_probe.py", import.meta.url));
 
 export interface ProbeOptions {
   /** the Python whose Triton counts (default python3) */
@@ -170,4 +176,24 @@ export async function probeMachine(o: ProbeOptions = {}): Promise<MachineFacts> 
     triton: tr.triton,
     unchecked: [nv.unchecked, amd.unchecked, tr.unchecked].filter((u): u is Unchecked => u !== undefined),
   };
+}
+
+/**
+ * Runs python/mcm_probe.py with the user's Python: what its Triton, PyTorch and
+ * vLLM hash into their keys. Importing torch takes seconds: a minute's timeout.
+ */
+export async function probeRuntimes(
+  o: ProbeOptions = {},
+): Promise<{ runtime: RuntimeFacts; error: null } | { runtime: null; error: string }> {
+  const python = o.python ?? "python3";
+  const r = await runTool(python, [PROBE_SCRIPT], { timeoutMs: 60_000, ...o });
+  const runtime = r.ok ? parseProbeOutput(r.stdout) : null;
+  if (runtime) return { runtime, error: null };
+  return { runtime: null, error: r.ok ? `${python} printed no probe answer` : r.reason };
+}
+
+/** The machine's side of explain: GPUs and Triton (as check probes them), and what the Python's runtimes hash. */
+export async function probeHere(python: string | undefined): Promise<HereFacts> {
+  const [machine, rt] = await Promise.all([probeMachine({ python }), probeRuntimes({ python })]);
+  return { machine, runtime: rt.runtime, runtimeError: rt.error };
 }

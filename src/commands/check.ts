@@ -1,6 +1,9 @@
-import { probeMachine } from "../check/probe.js";
+import { cacheFacts } from "../check/cache-facts.js";
+import { explainLevels, summarise } from "../check/levels.js";
+import { probeHere } from "../check/probe.js";
 import { type MachineFacts, type Reason, type Verdict, verdict } from "../check/usable.js";
 import { NothingMatched } from "../core/errors.js";
+import type { ScanWarning } from "../core/types.js";
 import { plural, size } from "../report/format.js";
 import { table } from "../report/table.js";
 import { type GlobalOptions, indexedRoots, openContext, parseFilters } from "./context.js";
@@ -33,9 +36,14 @@ export async function run(o: CheckOptions, g: GlobalOptions): Promise<number> {
   const filters = parseFilters({ cacheDir: o.cacheDir });
   const ctx = openContext(g);
   // the probes run while the index refreshes
-  const machineP: Promise<MachineFacts> = probeMachine({ python: o.python });
+  const hereP = probeHere(o.python);
   const roots = await indexedRoots(ctx, filters);
-  const machine = await machineP;
+  const here = await hereP;
+  const machine: MachineFacts = here.machine;
+  // the same verdicts as `mcm explain`, summed up per level
+  const warnings: ScanWarning[] = [];
+  const levels = roots.flatMap((r) => explainLevels(cacheFacts(ctx.db, r.path, filters, warnings), here));
+  const summary = summarise(levels);
 
   const groups = ctx.db.kernelTargets(filters).map((t) => ({ ...t, ...verdict(t, machine) }));
   const count = (s: Verdict["status"]) => groups.filter((x) => x.status === s).reduce((n, x) => n + x.kernels, 0);
@@ -50,6 +58,8 @@ export async function run(o: CheckOptions, g: GlobalOptions): Promise<number> {
     groups,
     reasons: tally(groups.filter((x) => x.status === "unusable")),
     uncheckedReasons: tally(groups.map((x) => ({ kernels: x.kernels, reasons: x.unchecked }))),
+    levels,
+    summary,
   };
   const code = kernels === 0 || (o.strict && report.usable < kernels) ? 1 : 0;
   if (o.json) {
@@ -99,6 +109,11 @@ export async function run(o: CheckOptions, g: GlobalOptions): Promise<number> {
     )) {
       ctx.out(`  ${plural(r.kernels, "kernel")}: ${r.message}`);
     }
+  }
+  if (summary.length) {
+    ctx.out("");
+    ctx.out(c.bold("By level (mcm explain shows each factor):"));
+    for (const line of summary) ctx.out(`  ${line}`);
   }
   return code;
 }

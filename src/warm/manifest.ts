@@ -14,6 +14,8 @@ export interface WorkloadInfo {
   gpu_count?: number;
   gpu_error?: string;
   environment?: { variables: Record<string, string>; vllm_env_hash: string | null };
+  /** python/mcm_probe.py's answer where the cache was warmed: the factors the runtimes hash */
+  probe?: Record<string, unknown>;
 }
 
 export interface WarmManifest {
@@ -35,6 +37,8 @@ export interface WarmManifest {
   python: string | null;
   gpu: { name: string | null; backend: string | null; arch: string | null; count: number };
   environment: { variables: Record<string, string>; vllm_env_hash: string | null };
+  /** what the runtimes hashed into their keys where the cache was made (mcm explain reads it) */
+  probe: Record<string, unknown> | null;
   caches: { path: string; layout: string; kernels: number; bytes: number }[];
   started_at: string;
   finished_at: string;
@@ -87,6 +91,7 @@ export function buildWarmManifest(m: {
     python: i.python ?? null,
     gpu: { name: i.gpu_name ?? null, backend: i.backend ?? null, arch: i.arch ?? null, count: i.gpu_count ?? 0 },
     environment: i.environment ?? { variables: {}, vllm_env_hash: null },
+    probe: i.probe ?? null,
     caches: m.caches,
     started_at: m.started.toISOString(),
     finished_at: m.finished.toISOString(),

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PROBE_SCRIPT } from "../check/probe.js";
 import { McmError } from "../core/errors.js";
 import type { LayoutName } from "../core/types.js";
 import { type ChildResult, runChild } from "./child.js";
@@ -124,6 +125,7 @@ export async function warmInContainer(req: WarmRequest, t: ContainerTarget, phas
   const folder = makeCaptureFolder(req.hostCacheDir);
   const scriptDir = mkdtempSync(join(tmpdir(), "mcm-warm-"));
   copyFileSync(WARM_SCRIPT, join(scriptDir, "mcm_warm.py"));
+  copyFileSync(PROBE_SCRIPT, join(scriptDir, "mcm_probe.py")); // the warm script records its answer
   const plan = planContainer(req, t, engine, {
     folder,
     scriptDir,

@@ -1,0 +1,161 @@
+// The cache's side of explain: what a cache records about where it was made.
+//   Triton kernels: the index's target and version, and the ptxas release that
+//     the cubins name (ptxas writes it into each one).
+//   FX graphs: Inductor's `_fx_graph_cache_debug_lines`, the parts of the key
+//     with their hashes, pickled in each entry (read without executing anything).
+//   vLLM compile folders: cache_key_factors.json's env block.
+//   mcm-warm.json: what `mcm warm` probed where it warmed the cache.
+import { closeSync } from "node:fs";
+import { dirname } from "node:path";
+import type { KernelFilters } from "../core/filters.js";
+import type { ScanWarning } from "../core/types.js";
+import type { IndexDb } from "../db/index.js";
+import { UnitStore } from "../db/units.js";
+import { cacheEntryFiles } from "../pack/inductor-paths.js";
+import { fileSource } from "../scan/byte-source.js";
+import { field, LONG_TEXT, PickleError, readPickle } from "../scan/pickle.js";
+import { openCapped, readFileCapped } from "../scan/vllm-unit.js";
+import { WARM_MANIFEST } from "../warm/manifest.js";
+import type { CacheFacts, CompileFolderFacts, GraphFacts, TritonGroupFacts } from "./levels.js";
+import { asFacts, keyLines, ptxasRelease, type RuntimeFacts } from "./runtime-facts.js";
+
+/** cubins read per target group: ptxas versions rarely differ within one cache */
+const CUBINS_PER_GROUP = 8;
+const TOOLS = Buffer.from("Cuda compilation tools, release ");
+
+/** The ptxas release a cubin names ("13.0.88"), or null. */
+export function cubinPtxas(path: string, warnings: ScanWarning[]): string | null {
+  const read = readFileCapped(path, warnings);
+  if (!read) return null;
+  const at = read.data.indexOf(TOOLS);
+  if (at < 0) return null;
+  let end = at;
+  while (end < read.data.length && end - at < 200 && read.data[end] !== 0 && read.data[end] !== 0x0a) end++;
+  return ptxasRelease(read.data.subarray(at, end).toString("latin1"));
+}
+
+/** Does `key` (a kernel, FX-graph or vLLM hash) start with the prefix a user gave? */
+const named = (key: string, prefix: string | undefined) =>
+  prefix === undefined || key.toLowerCase().startsWith(prefix.toLowerCase());
+
+export function tritonGroups(
+  db: IndexDb,
+  filters: KernelFilters,
+  warnings: ScanWarning[],
+  prefix?: string,
+): TritonGroupFacts[] {
+  const groups = new Map<string, TritonGroupFacts & { sampled: number }>();
+  for (const k of db.queryKernels(filters)) {
+    if (!named(k.key, prefix)) continue;
+    const id = JSON.stringify([k.backend, k.arch, k.warpSize, k.tritonVersion, k.staleGroupPaths]);
+    let g = groups.get(id);
+    if (!g) {
+      g = {
+        backend: k.backend,
+        arch: k.arch,
+        warpSize: k.warpSize,
+        tritonVersion: k.tritonVersion,
+        staleGroupPaths: k.staleGroupPaths,
+        kernels: 0,
+        ptxas: [],
+        sampled: 0,
+      };
+      groups.set(id, g);
+    }
+    g.kernels++;
+    // Triton names a kernel's files after it; embedded kernels have no folder
+    if (k.backend === "cuda" && k.embedded === 0 && g.sampled < CUBINS_PER_GROUP) {
+      g.sampled++;
+      const v = cubinPtxas(`${k.path}/${k.name}.cubin`, warnings);
+      if (v && !g.ptxas.includes(v)) g.ptxas.push(v);
+    }
+  }
+  return [...groups.values()].map(({ sampled: _, ...g }) => g).sort((a, b) => b.kernels - a.kernels);
+}
+
+/** The key lines of one FX-graph entry, or null when it holds none mcm can read. */
+export function graphLines(path: string, warnings: ScanWarning[]): GraphFacts | null {
+  const f = openCapped(path, warnings);
+  if (!f) return null;
+  try {
+    const root = readPickle(fileSource(f.fd, f.size));
+    const lines = field(root, "_fx_graph_cache_debug_lines");
+    if (!Array.isArray(lines)) return null;
+    const texts = lines.filter((l): l is string => typeof l === "string" && l !== LONG_TEXT);
+    return { path, lines: keyLines(texts) };
+  } catch (e) {
+    if (!(e instanceof PickleError)) throw e;
+    warnings.push({ path, code: "bad-artifact", message: `not an FX-graph entry mcm can read: ${e.message}` });
+    return null;
+  } finally {
+    closeSync(f.fd);
+  }
+}
+
+export function graphFacts(inductorRoots: string[], warnings: ScanWarning[], prefix?: string): GraphFacts[] {
+  const out: GraphFacts[] = [];
+  for (const root of inductorRoots) {
+    for (const file of cacheEntryFiles(root)) {
+      // fxgraph/<2>/<key>/<entry>
+      const rel = file.slice(root.length + 1).split("/");
+      if (rel[0] !== "fxgraph" || !named(rel[2] ?? "", prefix)) continue;
+      const g = graphLines(file, warnings);
+      if (g && g.lines.size) out.push(g);
+    }
+  }
+  return out;
+}
+
+export function compileFolderFacts(
+  db: IndexDb,
+  cacheDir: string,
+  warnings: ScanWarning[],
+  prefix?: string,
+): CompileFolderFacts[] {
+  const dirs = new UnitStore(db).compileDirs(cacheDir).filter((d) => named(d.vllmHash ?? "", prefix));
+  return dirs.map((d) => {
+    const read = readFileCapped(`${d.path}/cache_key_factors.json`, warnings);
+    let env: Record<string, unknown> | null = null;
+    if (read) {
+      try {
+        const v = JSON.parse(read.data.toString("utf8")) as { env?: unknown };
+        if (v.env && typeof v.env === "object" && !Array.isArray(v.env)) env = v.env as Record<string, unknown>;
+      } catch {
+        warnings.push({ path: `${d.path}/cache_key_factors.json`, code: "bad-json", message: "not JSON" });
+      }
+    }
+    return { path: d.path, hash: d.vllmHash ?? "?", env };
+  });
+}
+
+/** The probe `mcm warm` recorded for this cache: its mcm-warm.json, in the folder or the one above. */
+export function recordedProbe(cacheDir: string): { facts: RuntimeFacts; file: string } | null {
+  for (const dir of [cacheDir, dirname(cacheDir)]) {
+    const file = `${dir}/${WARM_MANIFEST}`;
+    const read = readFileCapped(file, []);
+    if (!read) continue;
+    try {
+      const m = JSON.parse(read.data.toString("utf8")) as { probe?: unknown };
+      if (m.probe && typeof m.probe === "object") return { facts: asFacts(m.probe as Record<string, unknown>), file };
+    } catch {
+      // not JSON: nothing recorded
+    }
+  }
+  return null;
+}
+
+/** Everything the cache under `cacheDir` records about where it was made. */
+export function cacheFacts(
+  db: IndexDb,
+  cacheDir: string,
+  filters: KernelFilters,
+  warnings: ScanWarning[],
+  prefix?: string,
+): CacheFacts {
+  return {
+    triton: tritonGroups(db, { ...filters, cacheDir }, warnings, prefix),
+    graphs: graphFacts(db.inductorRoots(cacheDir), warnings, prefix),
+    vllm: compileFolderFacts(db, cacheDir, warnings, prefix),
+    recorded: recordedProbe(cacheDir)?.facts ?? null,
+  };
+}

@@ -1,0 +1,3 @@
+from ._standin import FACTS
+
+cuda = FACTS["torch"]["cuda"]

@@ -1,0 +1,3 @@
+from ._standin import FACTS
+
+__version__ = FACTS["triton"]["version"]

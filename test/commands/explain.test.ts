@@ -1,0 +1,309 @@
+// `mcm explain` (and the levels `mcm check` sums up) on the real fixtures. This
+// machine has no GPU, Triton or PyTorch: the real probe (python/mcm_probe.py)
+// runs with stand-in `triton` and `torch` packages on PYTHONPATH
+// (test/check/standin), answering as a machine would, and a fake nvidia-smi.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { graphLines } from "../../src/check/cache-facts.js";
+import { cacheEntryFiles } from "../../src/pack/inductor-paths.js";
+import { dbIn, mcm } from "../helpers/cli.js";
+import { fakeTools, prints } from "../helpers/fake-tools.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+
+after(cleanupTemp);
+
+const STANDIN = join(import.meta.dirname, "../check/standin");
+const PYTHON = execFileSync("python3", ["-c", "import sys; print(sys.executable)"]).toString().trim();
+const H100_NAME = "NVIDIA H100 80GB HBM3";
+
+interface Factor {
+  name: string;
+  cache: string;
+  here: string;
+  status: string;
+  decisive: boolean;
+}
+interface Level {
+  level: string;
+  what: string;
+  count: number;
+  verdict: string;
+  factors: Factor[];
+  because: string;
+}
+interface Explained {
+  caches: { cacheDir: string; levels: Level[] }[];
+  summary: string[];
+  runtimeError: string | null;
+}
+
+/** What the H100 that made the Inductor fixture answered, read from the fixture's own FX-graph lines. */
+function h100Answers(root: string) {
+  const [entry] = cacheEntryFiles(root).filter((f) => f.includes("/fxgraph/"));
+  const lines = graphLines(entry as string, [])?.lines;
+  assert.ok(lines && lines.size > 500, "the fixture's entries hold Inductor's key lines");
+  const hashes: Record<string, string> = {};
+  const config: Record<string, string> = {};
+  for (const [name, l] of lines) {
+    hashes[`${name}\u0000${l.text}`] = l.hash;
+    if (name.startsWith("inductor_config[")) config[name.slice(16, -1)] = l.text;
+  }
+  hashes["torch_version\u0000a1b2c3"] = lines.get("torch_version")?.hash as string;
+  const tritonKey = /'triton': '([^']*)'/.exec(lines.get("system_info[version]")?.text ?? "")?.[1] as string;
+  return {
+    triton: {
+      version: "3.6.0",
+      key: tritonKey,
+      hashed_env_names: ["TRITON_DEFAULT_FP_FUSION", "MLIR_ENABLE_DUMP"],
+      target: { backend: "cuda", arch: 90, warp_size: 32 },
+      ptxas: "Cuda compilation tools, release 13.0, V13.0.88",
+    },
+    torch: { version: "2.11.0+cu130", cuda: "13.0", device: H100_NAME, torch_key: "a1b2c3", config },
+    pickler_hashes: hashes,
+  };
+}
+
+type Answers = ReturnType<typeof h100Answers>;
+let inductor: string;
+let base: Answers;
+
+before(() => {
+  inductor = extractFixture("torchinductor_root");
+  mcm(["relocate", "--cache-dir", inductor, "-y"], { db: dbIn(tempDir()) });
+  base = h100Answers(inductor);
+});
+
+/** Runs explain (or check) against a machine that answers `answers`, with a fake nvidia-smi naming `gpu`. */
+function run(
+  cmd: "explain" | "check",
+  dir: string,
+  answers: Answers,
+  o: { gpu?: string; env?: Record<string, string>; args?: string[] } = {},
+) {
+  const file = join(tempDir(), "answers.json");
+  writeFileSync(file, JSON.stringify(answers));
+  const tmp = tempDir();
+  const env = {
+    PATH: `${fakeTools({ "nvidia-smi": prints(`${o.gpu ?? H100_NAME}, 9.0`) })}:/usr/bin:/bin`,
+    PYTHONPATH: STANDIN,
+    MCM_STANDIN: file,
+    TMPDIR: tmp,
+    HOME: "/home/ec2-user",
+    ...o.env,
+  };
+  return mcm([cmd, "--cache-dir", dir, "--python", PYTHON, ...(o.args ?? [])], { db: dbIn(tempDir()), env });
+}
+
+function explain(dir: string, answers: Answers, o: Parameters<typeof run>[3] = {}): Explained {
+  const r = run("explain", dir, answers, { ...o, args: [...(o.args ?? []), "--json"] });
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Explained;
+}
+
+const levels = (e: Explained, name: string) => e.caches.flatMap((c) => c.levels).filter((l) => l.level === name);
+const factor = (l: Level | undefined, name: string) => l?.factors.find((f) => f.name === name);
+const edit = (f: (a: Answers) => void): Answers => {
+  const a = structuredClone(base);
+  f(a);
+  return a;
+};
+
+describe("mcm explain", () => {
+  it("the machine that made the cache: every decisive factor the same, at every level", () => {
+    const e = explain(inductor, base);
+    const [triton] = levels(e, "triton");
+    const [fx] = levels(e, "fx-graph");
+    assert.equal(triton?.verdict, "can hit");
+    assert.equal(triton?.count, 55);
+    assert.deepEqual(
+      triton?.factors.filter((f) => f.status !== "same").map((f) => [f.name, f.status, f.decisive]),
+      [["Triton-hashed variables", "unknown", false]],
+      "the cache does not record its environment; none is set here, so it cannot decide",
+    );
+    assert.equal(factor(triton, "ptxas")?.cache, "13.0.88", "read from the cubins");
+    assert.equal(fx?.verdict, "can hit");
+    assert.equal(fx?.count, 3);
+    assert.ok(
+      fx?.factors.every((f) => f.status === "same"),
+      JSON.stringify(fx?.factors),
+    );
+    assert.deepEqual(e.summary, ["55 Triton kernels can hit", "3 FX graphs can hit"]);
+  });
+
+  it("an H200: the FX graphs cannot hit (device name), the Triton kernels can; check says the same", () => {
+    const h200 = edit((a) => {
+      a.torch.device = "NVIDIA H200";
+    });
+    const e = explain(inductor, h200, { gpu: "NVIDIA H200" });
+    const [fx] = levels(e, "fx-graph");
+    assert.equal(fx?.verdict, "cannot hit");
+    assert.equal(fx?.because, `device name differs: ${H100_NAME} vs NVIDIA H200`);
+    assert.equal(levels(e, "triton")[0]?.verdict, "can hit");
+    const c = run("check", inductor, h200, { gpu: "NVIDIA H200" });
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /55 Triton kernels can hit/);
+    assert.match(
+      c.stdout,
+      /3 FX graphs cannot hit \(device name differs: NVIDIA H100 80GB HBM3 vs NVIDIA H200\), so Inductor will compile them again and look their Triton kernels up again/,
+    );
+    const text = run("explain", inductor, h200, { gpu: "NVIDIA H200" });
+    assert.match(text.stdout, /device name\s+NVIDIA H100 80GB HBM3\s+NVIDIA H200\s+differs/);
+  });
+
+  it("another Triton: its version and build differ at both levels", () => {
+    const e = explain(
+      inductor,
+      edit((a) => {
+        a.triton.version = "3.6.1";
+        a.triton.key = `3.6.1${a.triton.key.slice(5, -4)}beef`;
+      }),
+    );
+    const [triton] = levels(e, "triton");
+    assert.equal(triton?.verdict, "cannot hit");
+    assert.equal(factor(triton, "Triton version")?.status, "differs");
+    assert.equal(factor(triton, "Triton build (triton_key)")?.status, "differs");
+    assert.equal(factor(levels(e, "fx-graph")[0], "Triton build (triton_key)")?.status, "differs");
+  });
+
+  it("the same Triton version from another build: only triton_key tells, at both levels", () => {
+    const e = explain(
+      inductor,
+      edit((a) => {
+        a.triton.key = `${a.triton.key.slice(0, -4)}beef`;
+      }),
+    );
+    const [triton] = levels(e, "triton");
+    assert.equal(factor(triton, "Triton version")?.status, "same");
+    assert.equal(factor(triton, "Triton build (triton_key)")?.status, "differs");
+    assert.equal(levels(e, "fx-graph")[0]?.verdict, "cannot hit");
+  });
+
+  it("another ptxas: the Triton kernels cannot hit (Triton hashes its version)", () => {
+    const e = explain(
+      inductor,
+      edit((a) => {
+        a.triton.ptxas = "Cuda compilation tools, release 12.8, V12.8.93";
+      }),
+    );
+    const [triton] = levels(e, "triton");
+    assert.equal(triton?.verdict, "cannot hit");
+    assert.equal(triton?.because, "ptxas differs: 13.0.88 vs 12.8.93");
+  });
+
+  it("a variable Triton hashes, set here: unknown when the cache does not record its own, differs when it does", () => {
+    const env = { MLIR_ENABLE_DUMP: "1" };
+    const [unrecorded] = levels(explain(inductor, base, { env }), "triton");
+    assert.equal(unrecorded?.verdict, "unknown");
+    assert.deepEqual(factor(unrecorded, "Triton-hashed variables"), {
+      name: "Triton-hashed variables",
+      cache: "not recorded",
+      here: "MLIR_ENABLE_DUMP=1",
+      status: "unknown",
+      decisive: true,
+    });
+    // a warmed cache: mcm-warm.json holds the probe of where it was made (nothing set there)
+    const warmed = extractFixture("torchinductor_root");
+    mcm(["relocate", "--cache-dir", warmed, "-y"], { db: dbIn(tempDir()) });
+    const probe = JSON.parse(
+      execFileSync(PYTHON, [join(import.meta.dirname, "../../python/mcm_probe.py")], {
+        env: { ...process.env, PYTHONPATH: STANDIN, MCM_STANDIN: writeAnswers(base), TMPDIR: tempDir() },
+      }).toString(),
+    );
+    writeFileSync(join(warmed, "mcm-warm.json"), JSON.stringify({ format: "mcm-warm/1", probe }));
+    const [recorded] = levels(explain(warmed, base, { env }), "triton");
+    assert.equal(recorded?.verdict, "cannot hit");
+    assert.equal(recorded?.because, "Triton-hashed variables differs: none set vs MLIR_ENABLE_DUMP=1");
+  });
+
+  it("another PyTorch build: torch_key's hash differs, the FX graphs cannot hit", () => {
+    const e = explain(
+      inductor,
+      edit((a) => {
+        a.torch.torch_key = "ffff";
+      }),
+    );
+    const [fx] = levels(e, "fx-graph");
+    assert.equal(fx?.verdict, "cannot hit");
+    assert.equal(fx?.because, "PyTorch build (torch_key) differs: another build vs torch 2.11.0+cu130");
+  });
+
+  it("Inductor settings that differ from the defaults here are listed, never a verdict (the program may set them)", () => {
+    const e = explain(
+      inductor,
+      edit((a) => {
+        a.torch.config.max_autotune = "True";
+      }),
+    );
+    const [fx] = levels(e, "fx-graph");
+    assert.equal(fx?.verdict, "can hit");
+    const s = factor(fx, "Inductor settings");
+    assert.deepEqual([s?.status, s?.decisive], ["unknown", false]);
+    assert.match(s?.here ?? "", /1 differ from the defaults here \(max_autotune\)/);
+  });
+
+  it("no runtime answers (no Triton, no PyTorch): every factor it would need is unknown, none same", () => {
+    const r = mcm(["explain", "--cache-dir", inductor, "--python", PYTHON, "--json"], {
+      db: dbIn(tempDir()),
+      env: { PATH: `${fakeTools({})}:/usr/bin:/bin`, PYTHONPATH: "" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const e = JSON.parse(r.stdout) as Explained;
+    for (const l of e.caches.flatMap((c) => c.levels)) {
+      assert.equal(l.verdict, "unknown", l.what);
+      for (const f of l.factors.filter((x) => x.name !== "group paths")) assert.notEqual(f.status, "same", f.name);
+    }
+  });
+
+  it("a hash: only what it names; a hash naming nothing exits 1; a malformed one 2", () => {
+    const e = explain(inductor, base, { args: ["frm7nyr"] });
+    assert.deepEqual(
+      e.caches.flatMap((c) => c.levels).map((l) => [l.level, l.count]),
+      [["fx-graph", 1]],
+    );
+    const none = run("explain", inductor, base, { args: ["zzzzzz"] });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /nothing whose hash starts with 'zzzzzz'/);
+    const bad = run("explain", inductor, base, { args: ["../x"] });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim().split("\n").length, 1);
+  });
+});
+
+describe("mcm explain: vLLM compile folders", () => {
+  it("the GKM cache: HOME-derived factors match under its HOME, differ under another; a set variable differs", () => {
+    const gkm = extractFixture("llama-binary-cache");
+    const same = explain(gkm, base, { env: { HOME: "/home/ec2-user" } });
+    const [v] = levels(same, "vllm");
+    assert.equal(v?.verdict, "can hit");
+    assert.equal(v?.what, "compile folder edf531ca35");
+    assert.deepEqual(
+      v?.factors.map((f) => [f.name, f.status, f.decisive]),
+      [
+        ["vLLM environment factors", "same", true],
+        ["other vLLM factors", "unknown", false],
+      ],
+    );
+    const moved = levels(explain(gkm, base, { env: { HOME: "/home/other" } }), "vllm")[0];
+    assert.equal(moved?.verdict, "cannot hit");
+    assert.match(
+      moved?.because ?? "",
+      /VLLM_CONFIG_ROOT differs: \/home\/ec2-user\/\.config\/vllm vs \/home\/other\/\.config\/vllm/,
+    );
+    const set = levels(explain(gkm, base, { env: { VLLM_DP_SIZE: "2" } }), "vllm")[0];
+    assert.match(set?.because ?? "", /VLLM_DP_SIZE differs: 1 vs 2/);
+    const c = run("check", gkm, base, { env: { HOME: "/home/other" } });
+    assert.match(
+      c.stdout,
+      /1 vLLM compile folder cannot hit \(.*\): vLLM will compute another hash and compile into a new folder/,
+    );
+  });
+});
+
+function writeAnswers(a: Answers): string {
+  const file = join(tempDir(), "answers.json");
+  writeFileSync(file, JSON.stringify(a));
+  return file;
+}
