@@ -10,7 +10,6 @@ the runtimes it asks; it compiles nothing and writes nothing.
 
 import json
 import os
-import subprocess
 import sys
 
 FORMAT = "mcm-probe/1"
@@ -32,23 +31,47 @@ def environment():
     return out
 
 
-def ptxas_version(triton):
-    """The first line of `ptxas --version` naming the release, for the ptxas Triton uses."""
-    try:
-        from triton.backends.nvidia.compiler import get_ptxas
+def ptxas_version(arch):
+    """The ptxas Triton's CUDA backend hashes for this arch: its own get_ptxas / get_ptxas_version."""
+    from triton.backends.nvidia import compiler as nv
 
-        ptxas = get_ptxas()
-        path = getattr(ptxas, "path", ptxas)
-    except Exception:
-        path = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "ptxas")
     try:
-        text = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20).stdout
-    except Exception as e:
-        return {"error": why(e)}
-    for line in text.splitlines():
+        tool = nv.get_ptxas(arch)
+    except TypeError:  # older Triton: no arch argument
+        tool = nv.get_ptxas()
+    path = getattr(tool, "path", tool[0] if isinstance(tool, tuple) else tool)
+    try:
+        text = nv.get_ptxas_version(arch)
+    except TypeError:
+        text = nv.get_ptxas_version()
+    for line in str(text).splitlines():
         if "release" in line:
             return {"path": path, "version": line.strip()}
-    return {"error": f"{path} --version printed no release line"}
+    return {"path": path, "error": "its --version printed no release line"}
+
+
+def first_of(*importers):
+    """The first importer that works, with the reasons the others failed."""
+    errors = []
+    for f in importers:
+        try:
+            return f(), None
+        except Exception as e:
+            errors.append(why(e))
+    return None, "; ".join(errors)
+
+
+def _triton_key_from_triton():
+    from triton.compiler.compiler import triton_key
+
+    return triton_key()
+
+
+def _triton_key_from_torch():
+    # PyTorch's own import of it, as Inductor puts it into system_info
+    from torch._inductor.runtime.triton_compat import triton_key
+
+    return triton_key()
 
 
 def triton_facts():
@@ -57,12 +80,11 @@ def triton_facts():
     except Exception as e:
         return {"error": why(e)}
     out = {"version": getattr(triton, "__version__", None)}
-    try:
-        from triton.compiler.compiler import triton_key
-
-        out["key"] = triton_key()
-    except Exception as e:
-        out["key_error"] = why(e)
+    key, err = first_of(_triton_key_from_triton, _triton_key_from_torch)
+    if key is not None:
+        out["key"] = key
+    else:
+        out["key_error"] = err
     try:
         from triton._C.libtriton import get_cache_invalidating_env_vars
 
@@ -79,7 +101,10 @@ def triton_facts():
     except Exception as e:
         out["target_error"] = why(e)
     if out.get("target", {}).get("backend") == "cuda":
-        out["ptxas"] = ptxas_version(triton)
+        try:
+            out["ptxas"] = ptxas_version(int(out["target"]["arch"]))
+        except Exception as e:
+            out["ptxas"] = {"error": why(e)}
     return out
 
 

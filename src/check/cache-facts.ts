@@ -1,6 +1,7 @@
 // The cache's side of explain: what a cache records about where it was made.
-//   Triton kernels: the index's target and version, and the ptxas release that
-//     the cubins name (ptxas writes it into each one).
+//   Triton kernels: the index's target, version and group-path state. (The
+//     cubins name a CUDA release, but not the ptxas Triton hashed: on the H200
+//     they said 13.0.88 while Triton hashed its bundled 12.8.93, so it is not used.)
 //   FX graphs: Inductor's `_fx_graph_cache_debug_lines`, the parts of the key
 //     with their hashes, pickled in each entry (read without executing anything).
 //   vLLM compile folders: cache_key_factors.json's env block.
@@ -17,60 +18,33 @@ import { field, LONG_TEXT, PickleError, readPickle } from "../scan/pickle.js";
 import { openCapped, readFileCapped } from "../scan/vllm-unit.js";
 import { WARM_MANIFEST } from "../warm/manifest.js";
 import type { CacheFacts, CompileFolderFacts, GraphFacts, TritonGroupFacts } from "./levels.js";
-import { asFacts, keyLines, ptxasRelease, type RuntimeFacts } from "./runtime-facts.js";
-
-/** cubins read per target group: ptxas versions rarely differ within one cache */
-const CUBINS_PER_GROUP = 8;
-const TOOLS = Buffer.from("Cuda compilation tools, release ");
-
-/** The ptxas release a cubin names ("13.0.88"), or null. */
-export function cubinPtxas(path: string, warnings: ScanWarning[]): string | null {
-  const read = readFileCapped(path, warnings);
-  if (!read) return null;
-  const at = read.data.indexOf(TOOLS);
-  if (at < 0) return null;
-  let end = at;
-  while (end < read.data.length && end - at < 200 && read.data[end] !== 0 && read.data[end] !== 0x0a) end++;
-  return ptxasRelease(read.data.subarray(at, end).toString("latin1"));
-}
+import { asFacts, keyLines, type RuntimeFacts } from "./runtime-facts.js";
 
 /** Does `key` (a kernel, FX-graph or vLLM hash) start with the prefix a user gave? */
 const named = (key: string, prefix: string | undefined) =>
   prefix === undefined || key.toLowerCase().startsWith(prefix.toLowerCase());
 
-export function tritonGroups(
-  db: IndexDb,
-  filters: KernelFilters,
-  warnings: ScanWarning[],
-  prefix?: string,
-): TritonGroupFacts[] {
-  const groups = new Map<string, TritonGroupFacts & { sampled: number }>();
+/** The kernels by target, version and group-path state (those whose hash starts with `prefix`). */
+export function tritonGroups(db: IndexDb, filters: KernelFilters, prefix?: string): TritonGroupFacts[] {
+  if (prefix === undefined) return db.kernelTargets(filters);
+  const groups = new Map<string, TritonGroupFacts>();
   for (const k of db.queryKernels(filters)) {
     if (!named(k.key, prefix)) continue;
     const id = JSON.stringify([k.backend, k.arch, k.warpSize, k.tritonVersion, k.staleGroupPaths]);
-    let g = groups.get(id);
-    if (!g) {
-      g = {
-        backend: k.backend,
-        arch: k.arch,
-        warpSize: k.warpSize,
-        tritonVersion: k.tritonVersion,
-        staleGroupPaths: k.staleGroupPaths,
-        kernels: 0,
-        ptxas: [],
-        sampled: 0,
-      };
-      groups.set(id, g);
-    }
+    const g = groups.get(id) ?? { ...k, kernels: 0 };
     g.kernels++;
-    // Triton names a kernel's files after it; embedded kernels have no folder
-    if (k.backend === "cuda" && k.embedded === 0 && g.sampled < CUBINS_PER_GROUP) {
-      g.sampled++;
-      const v = cubinPtxas(`${k.path}/${k.name}.cubin`, warnings);
-      if (v && !g.ptxas.includes(v)) g.ptxas.push(v);
-    }
+    groups.set(id, g);
   }
-  return [...groups.values()].map(({ sampled: _, ...g }) => g).sort((a, b) => b.kernels - a.kernels);
+  return [...groups.values()]
+    .map(({ backend, arch, warpSize, tritonVersion, staleGroupPaths, kernels }) => ({
+      backend,
+      arch,
+      warpSize,
+      tritonVersion,
+      staleGroupPaths,
+      kernels,
+    }))
+    .sort((a, b) => b.kernels - a.kernels);
 }
 
 /** The key lines of one FX-graph entry, or null when it holds none mcm can read. */
@@ -153,7 +127,7 @@ export function cacheFacts(
   prefix?: string,
 ): CacheFacts {
   return {
-    triton: tritonGroups(db, { ...filters, cacheDir }, warnings, prefix),
+    triton: tritonGroups(db, { ...filters, cacheDir }, prefix),
     graphs: graphFacts(db.inductorRoots(cacheDir), warnings, prefix),
     vllm: compileFolderFacts(db, cacheDir, warnings, prefix),
     recorded: recordedProbe(cacheDir)?.facts ?? null,

@@ -37,8 +37,6 @@ export interface Level {
 
 export interface TritonGroupFacts extends Target {
   kernels: number;
-  /** the ptxas releases the sampled cubins name ("13.0.88"); empty when none could be read */
-  ptxas: string[];
 }
 
 export interface GraphFacts {
@@ -146,13 +144,21 @@ function tritonLevel(g: TritonGroupFacts, cache: CacheFacts, here: HereFacts): L
       unknown(keyName, key ? tritonKeyShown(key) : "not recorded", rt?.key ? tritonKeyShown(rt.key) : "unknown", false),
     );
   }
-  if (g.backend === "cuda") {
-    const mine = rt?.ptxas?.version ? ptxasRelease(rt.ptxas.version) : null;
-    const theirs = g.ptxas.join(", ");
-    if (g.ptxas.length && mine) {
-      factors.push(g.ptxas.every((p) => p === mine) ? same("ptxas", theirs, mine) : differs("ptxas", theirs, mine));
-    } else factors.push(unknown("ptxas", theirs || "not found in the cubins", mine ?? "unknown", false));
-  }
+  // the backend's hash: for cuda, `ptxas --version` of the ptxas it uses for the arch, and the arch
+  const theirHash = cache.recorded?.triton.backend_hash;
+  const myHash = rt?.backend_hash;
+  const shown = (h: string) => (/release/.test(h) ? `ptxas ${ptxasRelease(h)}` : short(h, 16));
+  const backendName = "backend (ptxas) hash";
+  if (theirHash && myHash) {
+    factors.push(
+      theirHash === myHash
+        ? same(backendName, shown(theirHash), shown(myHash))
+        : differs(backendName, shown(theirHash), shown(myHash)),
+    );
+  } else
+    factors.push(
+      unknown(backendName, theirHash ? shown(theirHash) : "not recorded", myHash ? shown(myHash) : "unknown", false),
+    );
   // Triton hashes the cache-invalidating variables that are set
   const mineEnv = rt?.hashed_env;
   const theirEnv = cache.recorded?.triton.hashed_env;

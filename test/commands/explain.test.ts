@@ -59,7 +59,7 @@ function h100Answers(root: string) {
       key: tritonKey,
       hashed_env_names: ["TRITON_DEFAULT_FP_FUSION", "MLIR_ENABLE_DUMP"],
       target: { backend: "cuda", arch: 90, warp_size: 32 },
-      ptxas: "Cuda compilation tools, release 13.0, V13.0.88",
+      ptxas: "Cuda compilation tools, release 12.8, V12.8.93", // Triton 3.6's bundled ptxas
     },
     torch: { version: "2.11.0+cu130", cuda: "13.0", device: H100_NAME, torch_key: "a1b2c3", config },
     pickler_hashes: hashes,
@@ -119,11 +119,13 @@ describe("mcm explain", () => {
     assert.equal(triton?.verdict, "can hit");
     assert.equal(triton?.count, 55);
     assert.deepEqual(
-      triton?.factors.filter((f) => f.status !== "same").map((f) => [f.name, f.status, f.decisive]),
-      [["Triton-hashed variables", "unknown", false]],
-      "the cache does not record its environment; none is set here, so it cannot decide",
+      triton?.factors.filter((f) => f.status !== "same").map((f) => [f.name, f.cache, f.status, f.decisive]),
+      [
+        ["backend (ptxas) hash", "not recorded", "unknown", false],
+        ["Triton-hashed variables", "not recorded", "unknown", false],
+      ],
+      "the cache does not record its backend hash or environment; none is set here, so they cannot decide",
     );
-    assert.equal(factor(triton, "ptxas")?.cache, "13.0.88", "read from the cubins");
     assert.equal(fx?.verdict, "can hit");
     assert.equal(fx?.count, 3);
     assert.ok(
@@ -181,16 +183,18 @@ describe("mcm explain", () => {
     assert.equal(levels(e, "fx-graph")[0]?.verdict, "cannot hit");
   });
 
-  it("another ptxas: the Triton kernels cannot hit (Triton hashes its version)", () => {
+  it("another ptxas than the one a warmed cache recorded: the Triton kernels cannot hit (the backend hashes it)", () => {
+    const warmed = warmedCopy();
     const e = explain(
-      inductor,
+      warmed,
       edit((a) => {
-        a.triton.ptxas = "Cuda compilation tools, release 12.8, V12.8.93";
+        a.triton.ptxas = "Cuda compilation tools, release 12.9, V12.9.41";
       }),
     );
     const [triton] = levels(e, "triton");
     assert.equal(triton?.verdict, "cannot hit");
-    assert.equal(triton?.because, "ptxas differs: 13.0.88 vs 12.8.93");
+    assert.equal(triton?.because, "backend (ptxas) hash differs: ptxas 12.8.93 vs ptxas 12.9.41");
+    assert.equal(levels(explain(warmed, base), "triton")[0]?.verdict, "can hit");
   });
 
   it("a variable Triton hashes, set here: unknown when the cache does not record its own, differs when it does", () => {
@@ -205,15 +209,7 @@ describe("mcm explain", () => {
       decisive: true,
     });
     // a warmed cache: mcm-warm.json holds the probe of where it was made (nothing set there)
-    const warmed = extractFixture("torchinductor_root");
-    mcm(["relocate", "--cache-dir", warmed, "-y"], { db: dbIn(tempDir()) });
-    const probe = JSON.parse(
-      execFileSync(PYTHON, [join(import.meta.dirname, "../../python/mcm_probe.py")], {
-        env: { ...process.env, PYTHONPATH: STANDIN, MCM_STANDIN: writeAnswers(base), TMPDIR: tempDir() },
-      }).toString(),
-    );
-    writeFileSync(join(warmed, "mcm-warm.json"), JSON.stringify({ format: "mcm-warm/1", probe }));
-    const [recorded] = levels(explain(warmed, base, { env }), "triton");
+    const [recorded] = levels(explain(warmedCopy(), base, { env }), "triton");
     assert.equal(recorded?.verdict, "cannot hit");
     assert.equal(recorded?.because, "Triton-hashed variables differs: none set vs MLIR_ENABLE_DUMP=1");
   });
@@ -302,8 +298,20 @@ describe("mcm explain: vLLM compile folders", () => {
   });
 });
 
-function writeAnswers(a: Answers): string {
+/**
+ * The Inductor fixture as `mcm warm` would leave it: mcm-warm.json holds the probe
+ * of the machine that made it (the real probe, over the stand-ins answering `base`).
+ */
+function warmedCopy(): string {
+  const warmed = extractFixture("torchinductor_root");
+  mcm(["relocate", "--cache-dir", warmed, "-y"], { db: dbIn(tempDir()) });
   const file = join(tempDir(), "answers.json");
-  writeFileSync(file, JSON.stringify(a));
-  return file;
+  writeFileSync(file, JSON.stringify(base));
+  const probe = JSON.parse(
+    execFileSync(PYTHON, [join(import.meta.dirname, "../../python/mcm_probe.py")], {
+      env: { ...process.env, PYTHONPATH: STANDIN, MCM_STANDIN: file, TMPDIR: tempDir() },
+    }).toString(),
+  );
+  writeFileSync(join(warmed, "mcm-warm.json"), JSON.stringify({ format: "mcm-warm/1", probe }));
+  return warmed;
 }

@@ -10,13 +10,17 @@ function pickled(expr: string, protocol = 4): Buffer {
   return execFileSync("python3", ["-c", code], { maxBuffer: 1 << 28 });
 }
 
-/** What Python reads back from `data`, as its repr. */
+/**
+ * What Python reads back from `data`, as its repr: the C unpickler, and the pure-Python
+ * one, which (unlike the C one reading from memory) checks every frame's length.
+ */
 function unpickled(data: Uint8Array): string {
-  return execFileSync("python3", ["-c", "import pickle, sys\nprint(repr(pickle.loads(sys.stdin.buffer.read())))"], {
-    input: data,
-  })
-    .toString()
-    .trim();
+  const code = `import io, pickle, sys
+data = sys.stdin.buffer.read()
+a, b = pickle.loads(data), pickle._Unpickler(io.BytesIO(data)).load()
+assert a == b
+print(repr(a))`;
+  return execFileSync("python3", ["-c", code], { input: data }).toString().trim();
 }
 
 const toNew = (s: string) => (s.startsWith("/old/") ? `/a/much/longer/new/root/${s.slice(5)}` : undefined);
@@ -39,8 +43,8 @@ describe("rewritePickleStrings", () => {
     const data = pickled(expr);
     const r = rewritePickleStrings(data, toNew);
     assert.equal(r.changed, 200_000);
-    const check = `import pickle, sys
-v = pickle.loads(sys.stdin.buffer.read())
+    const check = `import io, pickle, sys
+v = pickle._Unpickler(io.BytesIO(sys.stdin.buffer.read())).load()
 ok = all(p == '/a/much/longer/new/root/%02d/k%d.py' % (i % 100, i) and len(b) == (100_000 if i % 50_000 == 0 else 1) for i, (p, b) in enumerate(v))
 print(len(v), ok)`;
     assert.equal(execFileSync("python3", ["-c", check], { input: r.data }).toString().trim(), "200000 True");

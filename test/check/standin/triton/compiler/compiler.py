@@ -1,5 +1,3 @@
-import hashlib
-
 from .._standin import FACTS
 
 
@@ -12,8 +10,10 @@ class _Backend:
         self.target = target
 
     def hash(self):
-        # the CUDA backend hashes ptxas's version and the arch
-        return hashlib.sha256(f"{FACTS['triton']['ptxas']}-{self.target.arch}".encode()).hexdigest()
+        # as Triton 3.6's CUDA backend: `ptxas --version` of the arch's ptxas, then the arch
+        from ..backends.nvidia.compiler import get_ptxas_version
+
+        return f"{get_ptxas_version(self.target.arch)}-{self.target.arch}"
 
 
 def make_backend(target):

@@ -1,21 +1,16 @@
-import os
-import stat
-import tempfile
-
 from ..._standin import FACTS
 
 
-class _Tool:
+class NvidiaTool:
     def __init__(self, path):
         self.path = path
 
 
-def get_ptxas():
-    # a ptxas that answers --version as the real one does
-    d = tempfile.mkdtemp(prefix="standin-ptxas-")
-    path = os.path.join(d, "ptxas")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\necho 'ptxas: NVIDIA (R) Ptx optimizing assembler'\n")
-        f.write(f"echo '{FACTS['triton']['ptxas']}'\n")
-    os.chmod(path, stat.S_IRWXU)
-    return _Tool(path)
+def get_ptxas(arch):
+    # Triton 3.6: ptxas-blackwell from sm100 on, else ptxas
+    return NvidiaTool("/standin/bin/ptxas-blackwell" if arch >= 100 else "/standin/bin/ptxas")
+
+
+def get_ptxas_version(arch=80):
+    # what `ptxas --version` prints; the CUDA backend hashes this text
+    return "ptxas: NVIDIA (R) Ptx optimizing assembler\n" + FACTS["triton"]["ptxas"] + "\n"
