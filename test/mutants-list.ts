@@ -438,7 +438,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: "E06",
     what: "explain: a decisive factor that is unknown does not make the verdict unknown",
-    file: "src/check/levels.ts",
+    file: "src/check/factors.ts",
     from: 'const verdict: LevelVerdict = bad.length ? "cannot hit" : open.length ? "unknown" : "can hit";',
     to: 'const verdict: LevelVerdict = bad.length ? "cannot hit" : "can hit";',
     tests: ["test/commands/explain.test.ts"],
@@ -446,7 +446,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: "E07",
     what: "explain: a variable Triton hashes, set here, is not decisive when the cache does not record its own",
-    file: "src/check/levels.ts",
+    file: "src/check/level-triton.ts",
     from: 'factors.push(unknown("Triton-hashed variables", "not recorded", envText(mineEnv), set));',
     to: 'factors.push(unknown("Triton-hashed variables", "not recorded", envText(mineEnv), false));',
     tests: ["test/commands/explain.test.ts"],
@@ -454,7 +454,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: "E08",
     what: "explain: a system fact this machine could not report counts as the same",
-    file: "src/check/levels.ts",
+    file: "src/check/level-fx.ts",
     from: 'else if (mineValue === null) factors.push(unknown(name, show(theirs), "unknown", true));',
     to: 'else if (mineValue === null) factors.push(same(name, show(theirs), "unknown"));',
     tests: ["test/commands/explain.test.ts"],

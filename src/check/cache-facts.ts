@@ -74,7 +74,7 @@ export function graphFacts(inductorRoots: string[], warnings: ScanWarning[], pre
       const rel = file.slice(root.length + 1).split("/");
       if (rel[0] !== "fxgraph" || !named(rel[2] ?? "", prefix)) continue;
       const g = graphLines(file, warnings);
-      if (g && g.lines.size) out.push(g);
+      if (g?.lines.size) out.push(g);
     }
   }
   return out;
