@@ -224,7 +224,9 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("check")
-    .description("which indexed kernels can hit on this machine: GPU arch, Triton version, group paths")
+    .description(
+      "which indexed kernels can hit on this machine (GPU arch, Triton version, group paths), and each level's verdict",
+    )
     .option("--cache-dir <path>", "only this cache folder")
     .option("--python <cmd>", "the Python whose Triton counts", "python3")
     .option("--strict", "exit 1 unless every kernel can be used here")
@@ -244,7 +246,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("import")
-    .description("extract a cache archive safely into a cache folder, pointing group files at it; then index")
+    .description("extract a cache archive safely into a cache folder, pointing its absolute paths at it; then index")
     .argument(
       "<file>",
       "an archive from mcm export or mcm warm --tarball, an MCV layer, or a tarball of a cache folder",
@@ -260,7 +262,9 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("relocate")
-    .description("point stale group files of a copied or moved cache at where their kernels are now")
+    .description(
+      "point the absolute paths of a copied or moved cache (group files, vLLM's index, Inductor's autotuners) at where it is now",
+    )
     .option("--cache-dir <path>", "cache folder (default: the default folders that exist)")
     .addOption(
       new Option("--mode <mode>", "cache layout").choices(["auto", "triton", "inductor", "vllm"]).default("auto"),

@@ -59,6 +59,9 @@ describe("mcm warm -- COMMAND (host mode)", () => {
     assert.equal(m.model, null);
     assert.equal(m.image, null);
     assert.match(m.python, /^3\./, "versions read with the host's python3");
+    // the factors the runtimes hash, as python/mcm_probe.py reported them there (no Triton here: said why)
+    assert.equal(m.probe.format, "mcm-probe/1");
+    assert.match(m.probe.triton.error ?? "", /No module named 'triton'|ModuleNotFoundError/);
     // the index knows the new cache
     const list = mcm(["list", "--cache-dir", join(out.folder, "triton"), "--json"], { db: s.db });
     assert.equal(JSON.parse(list.stdout).length, 14);
