@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { dbIn, mcm, mcmJson } from "../helpers/cli.js";
 import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
 import { writeRawTarGz } from "../helpers/tar.js";
-import { snapshot } from "../helpers/tree.js";
+import { samePicklesMoved, snapshot } from "../helpers/tree.js";
 
 after(cleanupTemp);
 
@@ -72,14 +72,7 @@ describe("mcm import", () => {
       { db },
     );
     assert.deepEqual([r.inductorEntriesRewritten, r.inductorPathsRewritten], [3, 55]);
-    const same = execFileSync("python3", [
-      join(import.meta.dirname, "../helpers/same_pickles.py"),
-      root,
-      dest,
-      "/tmp/mcm-fixtures/torchinductor_root",
-      dest,
-    ]);
-    assert.equal(same.toString().trim(), "equal 5");
+    assert.equal(samePicklesMoved(root, dest), "equal 5");
     const again = mcmJson<Imported & { others: { conflicting: unknown[]; identical: number } }>(
       ["import", archive, "--cache-dir", dest],
       { db },

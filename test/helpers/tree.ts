@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -59,4 +60,16 @@ export function kernelFolders(dir: string): string[] {
 /** `files` without vLLM's vllm_compile_cache.py (an import points its absolute paths at the destination). */
 export function withoutVllmIndex(files: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(files).filter(([p]) => !p.endsWith("/vllm_compile_cache.py")));
+}
+
+/**
+ * How many Inductor entries of `moved` Python's own unpickler reads as those of
+ * `original`, every code path under the fixture's root pointing at `moved`
+ * instead (helpers/same_pickles.py; it fails on any other difference).
+ */
+export function samePicklesMoved(original: string, moved: string): string {
+  const script = join(import.meta.dirname, "same_pickles.py");
+  return execFileSync("python3", [script, original, moved, "/tmp/mcm-fixtures/torchinductor_root", moved])
+    .toString()
+    .trim();
 }
