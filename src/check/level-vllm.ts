@@ -24,9 +24,16 @@ export function vllmLevel(f: CompileFolderFacts, here: HereFacts): Level {
     factors.push(unknown("vLLM environment factors", "cache_key_factors.json missing", "-", true));
     return conclude("vllm", `compile folder ${f.hash}`, 1, factors);
   }
-  const exact = rt?.vllm.env_factors;
-  const env = rt?.env ?? {};
-  const defaults = rt?.vllm_home_defaults ?? {};
+  if (!rt) {
+    const n = Object.keys(f.env).length;
+    factors.push(
+      unknown("vLLM environment factors", `${n} recorded`, `unknown (${here.runtimeError ?? "no probe answer"})`, true),
+    );
+    return conclude("vllm", `compile folder ${f.hash}`, 1, factors);
+  }
+  const exact = rt.vllm.env_factors;
+  const env = rt.env;
+  const defaults = rt.vllm_home_defaults ?? {};
   let unchecked = 0;
   const diff: Factor[] = [];
   let checked = 0;
@@ -43,9 +50,9 @@ export function vllmLevel(f: CompileFolderFacts, here: HereFacts): Level {
     } else unchecked++;
   }
   factors.push(...diff);
-  if (!diff.length) factors.push(same("vLLM environment factors", `${checked} checked`, "the same"));
+  if (!diff.length && checked) factors.push(same("vLLM environment factors", `${checked} checked`, "the same"));
   if (unchecked) {
-    const why = rt ? (rt.vllm.error ? "vLLM is not importable here" : "not reported") : "no probe answer";
+    const why = rt.vllm.error ? "vLLM is not importable here" : "not reported";
     factors.push(
       unknown("other vLLM factors", `${unchecked} recorded`, `not checked (${why}; vLLM's defaults apply)`, false),
     );

@@ -4,7 +4,7 @@
 // (test/check/standin), answering as a machine would, and a fake nvidia-smi.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { graphLines } from "../../src/check/cache-facts.js";
@@ -81,13 +81,13 @@ function run(
   cmd: "explain" | "check",
   dir: string,
   answers: Answers,
-  o: { gpu?: string; env?: Record<string, string>; args?: string[] } = {},
+  o: { gpu?: string; cc?: string; env?: Record<string, string>; args?: string[] } = {},
 ) {
   const file = join(tempDir(), "answers.json");
   writeFileSync(file, JSON.stringify(answers));
   const tmp = tempDir();
   const env = {
-    PATH: `${fakeTools({ "nvidia-smi": prints(`${o.gpu ?? H100_NAME}, 9.0`) })}:/usr/bin:/bin`,
+    PATH: `${fakeTools({ "nvidia-smi": prints(`${o.gpu ?? H100_NAME}, ${o.cc ?? "9.0"}`) })}:/usr/bin:/bin`,
     PYTHONPATH: STANDIN,
     MCM_STANDIN: file,
     TMPDIR: tmp,
@@ -214,6 +214,27 @@ describe("mcm explain", () => {
     assert.equal(recorded?.because, "Triton-hashed variables differs: none set vs MLIR_ENABLE_DUMP=1");
   });
 
+  it("another GPU target, stale group paths, another CUDA: each is the reason at its level", () => {
+    const a100 = edit((a) => {
+      a.triton.target.arch = 80;
+      a.torch.device = "NVIDIA A100-SXM4-80GB";
+      a.torch.cuda = "12.8";
+    });
+    const e = explain(inductor, a100, { gpu: "NVIDIA A100-SXM4-80GB", cc: "8.0" });
+    const [triton] = levels(e, "triton");
+    assert.equal(triton?.because, "GPU target differs: cuda 90, warp 32 vs cuda 80");
+    const [fx] = levels(e, "fx-graph");
+    assert.equal(
+      fx?.because,
+      `device name differs: ${H100_NAME} vs NVIDIA A100-SXM4-80GB; CUDA (torch.version.cuda) differs: 13.0 vs 12.8`,
+    );
+    const stale = extractFixture("torchinductor_root"); // not relocated: its group files point at /tmp/mcm-fixtures
+    assert.equal(
+      levels(explain(stale, base), "triton")[0]?.because,
+      "group paths differs: point elsewhere vs this folder",
+    );
+  });
+
   it("another PyTorch build: torch_key's hash differs, the FX graphs cannot hit", () => {
     const e = explain(
       inductor,
@@ -290,6 +311,27 @@ describe("mcm explain: vLLM compile folders", () => {
     );
     const set = levels(explain(gkm, base, { env: { VLLM_DP_SIZE: "2" } }), "vllm")[0];
     assert.match(set?.because ?? "", /VLLM_DP_SIZE differs: 1 vs 2/);
+    // where vLLM is importable, its own factors are compared, every one of them
+    const env = JSON.parse(
+      readFileSync(join(gkm, "torch_compile_cache/edf531ca35/rank_0_0/backbone/cache_key_factors.json"), "utf8"),
+    ).env;
+    const withVllm = (factors: Record<string, unknown>) => ({ ...base, vllm: { version: "0.11.1", factors } });
+    const [exact] = levels(explain(gkm, withVllm(env), { env: { HOME: "/home/other" } }), "vllm");
+    assert.equal(exact?.verdict, "can hit", "vLLM's own values win over what HOME would give");
+    assert.deepEqual(
+      exact?.factors.map((f) => f.name),
+      ["vLLM environment factors"],
+    );
+    const [off] = levels(explain(gkm, withVllm({ ...env, VLLM_DP_SIZE: 2 })), "vllm");
+    assert.equal(off?.because, "VLLM_DP_SIZE differs: 1 vs 2");
+    // no probe answer at all (no such Python): unknown, not "the same"
+    const none = mcm(["explain", "--cache-dir", gkm, "--python", "/nonexistent/python3", "--json"], {
+      db: dbIn(tempDir()),
+      env: { PATH: `${fakeTools({})}:/usr/bin:/bin` },
+    });
+    const [unknownV] = levels(JSON.parse(none.stdout) as Explained, "vllm");
+    assert.equal(unknownV?.verdict, "unknown");
+    assert.match(unknownV?.factors[0]?.here ?? "", /unknown \(\/nonexistent\/python3 not found on PATH\)/);
     const c = run("check", gkm, base, { env: { HOME: "/home/other" } });
     assert.match(
       c.stdout,
