@@ -7,7 +7,14 @@ import { McmError } from "../core/errors.js";
 import { UnitStore } from "../db/units.js";
 import { peekLayout } from "../pack/detect.js";
 import { ArchiveRefused, type ImportResult, importArchive } from "../pack/import.js";
-import { describeImportedMoves, type RelocateResult, relocateImported } from "../pack/relocate.js";
+import {
+  describeImportedMoves,
+  describeUnrewritten,
+  type RelocateResult,
+  relocateImported,
+  type UnrewrittenRoot,
+  unrewrittenRoots,
+} from "../pack/relocate.js";
 import { plural, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
 import { capturedRoots } from "../warm/pack.js";
@@ -84,6 +91,7 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
   const ctx = openContext(g);
   let indexed = null;
   const moves: RelocateResult[] = [];
+  const left: UnrewrittenRoot[] = [];
   if (!r.dryRun) {
     // a host-mode warm archive holds several caches (triton/, inductor/, ...): each has its own layout
     const roots = capturedRoots(dest) ?? [{ path: dest, layout: "auto" as const }];
@@ -95,7 +103,9 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
       reportWarnings(s.warnings);
       // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py, and Inductor's
       // autotuners read and write at the pickled paths of their kernels: point them here
-      moves.push(relocateImported(new UnitStore(ctx.db).compileFolders(s.root), ctx.db.inductorRoots(s.root)));
+      const units = new UnitStore(ctx.db);
+      moves.push(relocateImported(units.compileFolders(s.root), ctx.db.inductorRoots(s.root)));
+      left.push(...unrewrittenRoots(units.units(s.root), s.root, []));
     }
   }
   const moved = (k: "vllmIndexFiles" | "inductorEntries" | "inductorPaths") => moves.reduce((n, m) => n + m[k], 0);
@@ -106,11 +116,13 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
       inductorEntriesRewritten: moved("inductorEntries"),
       inductorPathsRewritten: moved("inductorPaths"),
       notRewritten: moves.flatMap((m) => m.skipped),
+      notRewritable: left,
       indexed,
     });
   } else {
     printResult(r, ctx.out);
     for (const m of moves) for (const line of describeImportedMoves(m, dest)) ctx.out(`  ${line}`);
+    for (const line of describeUnrewritten(left)) ctx.out(`  ${line}`);
     if (indexed) {
       ctx.out(
         `Indexed ${dest}: ${plural(indexed.kernels, "kernel")}, ${indexed.staleGroupPaths} with stale group paths.`,

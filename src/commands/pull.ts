@@ -14,7 +14,14 @@ import { openRegistry, type TransportOptions } from "../pack/oci/connect.js";
 import { downloadLayers, type PulledLayer, resolveImage } from "../pack/oci/fetch.js";
 import { type CacheKind, cachePrefix, describeTarget, type ImageTarget, readLabels } from "../pack/oci/mcv.js";
 import { formatRef, manifestRef, parseRef } from "../pack/oci/ref.js";
-import { describeImportedMoves, type RelocateResult, relocateImported } from "../pack/relocate.js";
+import {
+  describeImportedMoves,
+  describeUnrewritten,
+  type RelocateResult,
+  relocateImported,
+  type UnrewrittenRoot,
+  unrewrittenRoots,
+} from "../pack/relocate.js";
 import { readTar } from "../pack/tar-read.js";
 import { plural, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
@@ -125,13 +132,16 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
     const ctx = openContext(g);
     let indexed: { kernels: number } | null = null;
     const moves: RelocateResult[] = [];
+    const left: UnrewrittenRoot[] = [];
     if (!o.dryRun) {
       const s = await indexRoot(ctx.db, dest, { mode: "auto", progress: process.stderr.isTTY === true });
       indexed = { kernels: s.kernels };
       reportWarnings(s.warnings);
       // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py, and Inductor's
       // autotuners read and write at the pickled paths of their kernels: point them here
-      moves.push(relocateImported(new UnitStore(ctx.db).compileFolders(s.root), ctx.db.inductorRoots(s.root)));
+      const units = new UnitStore(ctx.db);
+      moves.push(relocateImported(units.compileFolders(s.root), ctx.db.inductorRoots(s.root)));
+      left.push(...unrewrittenRoots(units.units(s.root), s.root, []));
     }
     const sum = (f: (r: ImportResult) => number) => results.reduce((a, r) => a + f(r), 0);
     const out = {
@@ -147,6 +157,7 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
       inductorEntriesRewritten: moves.reduce((n, m) => n + m.inductorEntries, 0),
       inductorPathsRewritten: moves.reduce((n, m) => n + m.inductorPaths, 0),
       notRewritten: moves.flatMap((m) => m.skipped),
+      notRewritable: left,
       dryRun: o.dryRun === true,
       imports: results,
       indexed,
@@ -164,6 +175,7 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
         `  targets: ${labels.targets.map(describeTarget).join(", ") || "none listed"}${check.checked ? (check.forced ? " (mismatch, --force)" : " (match this machine)") : " (not checked)"}`,
       );
       for (const m of moves) for (const line of describeImportedMoves(m, dest)) ctx.out(`  ${line}`);
+      for (const line of describeUnrewritten(left)) ctx.out(`  ${line}`);
       if (o.dryRun) ctx.out("Dry run: nothing was written.");
     }
     const refused = sum((r) => r.refused.length);

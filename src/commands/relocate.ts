@@ -2,10 +2,13 @@ import { UnitStore } from "../db/units.js";
 import { verbosity } from "../log.js";
 import {
   applyRelocate,
+  describeUnrewritten,
   planInductorEntries,
   planRelocate,
   planVllmIndex,
   type RelocatePlan,
+  type UnrewrittenRoot,
+  unrewrittenRoots,
 } from "../pack/relocate.js";
 import { lockRoot } from "../prune/lock.js";
 import { confirm, requireConfirmable } from "../report/confirm.js";
@@ -33,7 +36,7 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
   const releases: (() => void)[] = [];
   try {
     if (!o.dryRun) for (const r of roots) releases.push(await lockRoot(r));
-    const plans: { root: string; plan: RelocatePlan }[] = [];
+    const plans: { root: string; plan: RelocatePlan; left: UnrewrittenRoot[] }[] = [];
     for (const root of roots) {
       // the plan is made from the disk as it is now
       const s = await indexRoot(ctx.db, root, { mode, progress: process.stderr.isTTY === true });
@@ -43,7 +46,8 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
       planVllmIndex(plan, new UnitStore(ctx.db).compileFolders(s.root));
       // Inductor's autotuners read and write at the pickled paths of their kernels
       planInductorEntries(plan, ctx.db.inductorRoots(s.root));
-      plans.push({ root: s.root, plan });
+      const left = unrewrittenRoots(new UnitStore(ctx.db).units(s.root), s.root, plan.warnings);
+      plans.push({ root: s.root, plan, left });
     }
     const total = (k: "groupFiles" | "vllmIndexFiles" | "inductorEntries" | "paths" | "left") =>
       plans.reduce((s, p) => s + p.plan[k], 0);
@@ -55,13 +59,14 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
       inductorEntries: total("inductorEntries"),
       paths: total("paths"),
       left: total("left"),
-      roots: plans.map(({ root, plan }) => ({
+      roots: plans.map(({ root, plan, left }) => ({
         root,
         groupFiles: plan.groupFiles,
         vllmIndexFiles: plan.vllmIndexFiles,
         inductorEntries: plan.inductorEntries,
         paths: plan.paths,
         left: plan.left,
+        notRewritable: left,
         entries: plan.entries.map(({ kind, kernel, groupFile, rewritten, left }) => ({
           kind,
           kernel,
@@ -71,7 +76,10 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
         })),
       })),
     });
-    for (const { plan } of plans) reportWarnings(plan.warnings);
+    for (const { plan, left } of plans) {
+      reportWarnings(plan.warnings);
+      for (const line of describeUnrewritten(left)) process.stderr.write(`${line}\n`);
+    }
     if (total("groupFiles") + total("vllmIndexFiles") + total("inductorEntries") === 0) {
       // nothing to do is success
       if (o.json) ctx.json(report(false));

@@ -6,10 +6,10 @@
 // write at its old path (or crash when a file blocks it). This points them at
 // the cache's own root: only strings that are exactly such a path change.
 import { createHash } from "node:crypto";
-import { lstatSync, readdirSync } from "node:fs";
+import { closeSync, lstatSync, readdirSync, readSync } from "node:fs";
 import type { ScanWarning } from "../core/types.js";
 import { PickleError } from "../scan/pickle-values.js";
-import { readFileCapped } from "../scan/vllm-unit.js";
+import { openCapped, readFileCapped } from "../scan/vllm-unit.js";
 import { rewritePickleStrings } from "./pickle-rewrite.js";
 
 /** `<root>/<two-character folder>/<file>.py|.best_config`, nothing else */
@@ -116,4 +116,37 @@ export function rootFreeDigest(data: Uint8Array): string | null {
     if (e instanceof PickleError) return null;
     throw e;
   }
+}
+
+/** a code path as its bytes appear inside an artifact (a pickled string, uncompressed) */
+const EMBEDDED_RE = /\/[A-Za-z0-9_.+@%=,:~/-]+?\/[a-z0-9_]{2}\/[A-Za-z0-9_.-]+\.(?:py|best_config)/g;
+const CHUNK = 4 << 20;
+
+/**
+ * The roots of the code paths inside one vLLM artifact or AOT model (which mcm
+ * does not rewrite: CRC frames, length prefixes, nested pickles), found by
+ * their bytes. Read in chunks that overlap by the longest path.
+ */
+export function embeddedCodeRoots(path: string, warnings: ScanWarning[]): string[] {
+  const f = openCapped(path, warnings);
+  if (!f) return [];
+  const roots = new Set<string>();
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let carry = "";
+    for (let pos = 0; pos < f.size; ) {
+      const n = readSync(f.fd, buf, 0, Math.min(CHUNK, f.size - pos), pos);
+      if (n === 0) break;
+      pos += n;
+      const text = carry + buf.toString("latin1", 0, n);
+      for (const m of text.matchAll(EMBEDDED_RE)) {
+        const root = CODE_PATH_RE.exec(m[0])?.[1];
+        if (root) roots.add(root);
+      }
+      carry = text.slice(-4096);
+    }
+  } finally {
+    closeSync(f.fd);
+  }
+  return [...roots].sort();
 }

@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../atomic-write.js";
 import type { ScanWarning } from "../core/types.js";
 import { plural } from "../report/format.js";
 import { GROUP_RE, relocateGroup } from "../scan/group.js";
-import { cacheEntryFiles, rewriteEntry } from "./inductor-paths.js";
+import { cacheEntryFiles, embeddedCodeRoots, rewriteEntry } from "./inductor-paths.js";
 import { vllmIndexIn } from "./vllm-index.js";
 
 export interface RelocateEntry {
@@ -225,4 +225,39 @@ export function describeImportedMoves(r: RelocateResult, dest: string): string[]
   }
   for (const s of r.skipped) lines.push(`not rewritten ${s.path}: ${s.reason}`);
   return lines;
+}
+
+/** Code paths mcm leaves as they are: their root, and how many artifacts name it. */
+export interface UnrewrittenRoot {
+  root: string;
+  artifacts: number;
+}
+
+/**
+ * The roots outside `cacheRoot` that the autotuners inside vLLM's binary
+ * artifacts and AOT models name (`files`): mcm does not rewrite those, and
+ * Inductor reads and writes .best_config files there.
+ */
+export function unrewrittenRoots(
+  units: { path: string; format: string }[],
+  cacheRoot: string,
+  warnings: ScanWarning[],
+): UnrewrittenRoot[] {
+  const by = new Map<string, number>();
+  // unpacked units are folders of Inductor entries, read by Inductor from where they are
+  for (const f of units.filter((u) => u.format !== "unpacked").map((u) => u.path)) {
+    for (const r of embeddedCodeRoots(f, warnings)) {
+      if (r === cacheRoot || r.startsWith(`${cacheRoot}/`)) continue;
+      by.set(r, (by.get(r) ?? 0) + 1);
+    }
+  }
+  return [...by].map(([root, artifacts]) => ({ root, artifacts })).sort((a, b) => b.artifacts - a.artifacts);
+}
+
+/** One line per root mcm left: what the runtime will do there. */
+export function describeUnrewritten(roots: UnrewrittenRoot[]): string[] {
+  return roots.map(
+    (r) =>
+      `not rewritten: ${plural(r.artifacts, "vLLM artifact")} name autotuner paths under ${r.root} (inside CRC-framed artifacts, which mcm does not rewrite); Inductor reads and writes .best_config files there`,
+  );
 }

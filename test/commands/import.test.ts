@@ -81,6 +81,27 @@ describe("mcm import", () => {
     assert.equal(again.kernels.identical.length, 55);
   });
 
+  it("vLLM artifacts whose autotuners point outside the cache: said, with the root and how many (mcm cannot rewrite them)", () => {
+    const db = dbIn(tempDir());
+    const root = extractFixture("llama-binary-cache");
+    const archive = join(tempDir(), "gkm.tgz");
+    execFileSync("tar", ["czf", archive, "-C", join(root, ".."), "llama-binary-cache"]);
+    const dest = join(tempDir(), "vllm");
+    const r = mcmJson<{ notRewritable: { root: string; artifacts: number }[] }>(
+      ["import", archive, "--cache-dir", dest],
+      {
+        db,
+      },
+    );
+    assert.deepEqual(r.notRewritable, [{ root: "/tmp/torchinductor_ec2-user", artifacts: 17 }]);
+    const text = mcm(["relocate", "--cache-dir", dest, "-y"], { db });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stderr,
+      /not rewritten: 17 vLLM artifacts name autotuner paths under \/tmp\/torchinductor_ec2-user \(inside CRC-framed artifacts, which mcm does not rewrite\); Inductor reads and writes \.best_config files there/,
+    );
+  });
+
   it("--to-origin imports where the cache was compiled; refused with --cache-dir, or when nothing records it", () => {
     const db = dbIn(tempDir());
     const root = extractFixture("torchinductor_root");
