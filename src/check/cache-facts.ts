@@ -15,10 +15,11 @@ import { UnitStore } from "../db/units.js";
 import { cacheEntryFiles } from "../pack/inductor-paths.js";
 import { fileSource } from "../scan/byte-source.js";
 import { field, LONG_TEXT, PickleError, readPickle } from "../scan/pickle.js";
+import { ArtifactError, readStandaloneArtifact } from "../scan/torch-artifact.js";
 import { openCapped, readFileCapped } from "../scan/vllm-unit.js";
 import { WARM_MANIFEST } from "../warm/manifest.js";
 import type { CacheFacts, CompileFolderFacts, GraphFacts, TritonGroupFacts } from "./levels.js";
-import { asFacts, keyLines, type RuntimeFacts } from "./runtime-facts.js";
+import { asFacts, type KeyLine, keyLines, type RuntimeFacts } from "./runtime-facts.js";
 
 /** Does `key` (a kernel, FX-graph or vLLM hash) start with the prefix a user gave? */
 const named = (key: string, prefix: string | undefined) =>
@@ -80,14 +81,57 @@ export function graphFacts(inductorRoots: string[], warnings: ScanWarning[], pre
   return out;
 }
 
+/**
+ * The key lines of the FX graphs a vLLM unit embeds: a binary artifact's
+ * "inductor" entries, an unpacked one's fxgraph/ files. Null for AOT models
+ * (their graphs sit in nested pickles mcm does not search for these) and when none reads.
+ */
+export function unitKeyLines(path: string, format: string, warnings: ScanWarning[]): Map<string, KeyLine> | null {
+  if (format === "unpacked") {
+    for (const file of cacheEntryFiles(path)) {
+      if (!file.startsWith(`${path}/fxgraph/`)) continue;
+      const g = graphLines(file, warnings);
+      if (g?.lines.size) return g.lines;
+    }
+    return null;
+  }
+  if (format !== "binary") return null;
+  const f = openCapped(path, warnings);
+  if (!f) return null;
+  try {
+    const src = fileSource(f.fd, f.size);
+    for (const e of readStandaloneArtifact(src).entries) {
+      if (e.type !== "inductor") continue;
+      const lines = field(readPickle(src, e.content), "_fx_graph_cache_debug_lines");
+      if (!Array.isArray(lines)) continue;
+      const found = keyLines(lines.filter((l): l is string => typeof l === "string" && l !== LONG_TEXT));
+      if (found.size) return found;
+    }
+    return null;
+  } catch (e) {
+    if (!(e instanceof PickleError || e instanceof ArtifactError || e instanceof RangeError)) throw e;
+    return null; // the index already warned about an unreadable artifact
+  } finally {
+    closeSync(f.fd);
+  }
+}
+
 export function compileFolderFacts(
   db: IndexDb,
   cacheDir: string,
   warnings: ScanWarning[],
   prefix?: string,
 ): CompileFolderFacts[] {
-  const dirs = new UnitStore(db).compileDirs(cacheDir).filter((d) => named(d.vllmHash ?? "", prefix));
+  const store = new UnitStore(db);
+  const units = store.units(cacheDir);
+  const dirs = store.compileDirs(cacheDir).filter((d) => named(d.vllmHash ?? "", prefix));
   return dirs.map((d) => {
+    // one folder's units were compiled by one process: the first that reads speaks for all
+    let lines: Map<string, KeyLine> | null = null;
+    for (const u of units.filter((x) => x.container === d.path)) {
+      lines = unitKeyLines(u.path, u.format, warnings);
+      if (lines) break;
+    }
     const read = readFileCapped(`${d.path}/cache_key_factors.json`, warnings);
     let env: Record<string, unknown> | null = null;
     if (read) {
@@ -98,7 +142,7 @@ export function compileFolderFacts(
         warnings.push({ path: `${d.path}/cache_key_factors.json`, code: "bad-json", message: "not JSON" });
       }
     }
-    return { path: d.path, hash: d.vllmHash ?? "?", env };
+    return { path: d.path, hash: d.vllmHash ?? "?", env, lines };
   });
 }
 

@@ -11,7 +11,8 @@ function hereLines(rt: RuntimeFacts | null): Map<string, KeyLine> | null {
   return lines ? keyLines(lines) : null;
 }
 
-function graphFactors(lines: Map<string, KeyLine>, here: HereFacts): Factor[] {
+/** The machine-wide parts of an FX-graph key, from a graph's key lines: device, CUDA, triton_key, torch_key. */
+export function systemFactors(lines: Map<string, KeyLine>, here: HereFacts): Factor[] {
   const rt = here.runtime;
   const mine = hereLines(rt);
   const sys = rt?.torch.system;
@@ -46,6 +47,12 @@ function graphFactors(lines: Map<string, KeyLine>, here: HereFacts): Factor[] {
     factors.push(unknown(keyName, "recorded", why ? `unknown (${short(why, 60)})` : "unknown", true));
   } else if (theirKey.hash === myKey.hash) factors.push(same(keyName, torch, torch));
   else factors.push(differs(keyName, "another build", torch));
+  return factors;
+}
+
+function graphFactors(lines: Map<string, KeyLine>, here: HereFacts): Factor[] {
+  const mine = hereLines(here.runtime);
+  const factors = systemFactors(lines, here);
   // settings: a program's options and TORCHINDUCTOR_* variables change them, so a difference is not a verdict
   const config = [...lines].filter(([n]) => n.startsWith("inductor_config["));
   if (mine && config.length) {

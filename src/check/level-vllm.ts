@@ -1,6 +1,7 @@
 // The vLLM level: each compile folder's cache_key_factors.json env block beside
 // what this machine's vLLM (or, without one, its environment) would hash.
 import { conclude, differs, type Factor, type Level, same, unknown } from "./factors.js";
+import { systemFactors } from "./level-fx.js";
 import type { CompileFolderFacts, HereFacts } from "./levels.js";
 
 /** A factor's value as vLLM's JSON holds it, for comparison with a variable's text. */
@@ -50,6 +51,9 @@ export function vllmLevel(f: CompileFolderFacts, here: HereFacts): Level {
     } else unchecked++;
   }
   factors.push(...diff);
+  // vLLM's compiler_hash covers Inductor's system facts and torch_key: another GPU or build, another folder
+  if (f.lines) factors.push(...systemFactors(f.lines, here));
+  else factors.push(unknown("GPU and PyTorch (compiler_hash)", "not read from the units", "-", false));
   if (!diff.length && checked) factors.push(same("vLLM environment factors", `${checked} checked`, "the same"));
   if (unchecked) {
     const why = rt.vllm.error ? "vLLM is not importable here" : "not reported";

@@ -29,6 +29,8 @@ export interface CompileFolderFacts {
   hash: string;
   /** cache_key_factors.json's env block; null when missing or unreadable */
   env: Record<string, unknown> | null;
+  /** the key lines of a graph its units embed (vLLM's compiler_hash covers their system facts and torch_key) */
+  lines: Map<string, KeyLine> | null;
 }
 
 export interface CacheFacts {

@@ -7,7 +7,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { graphLines } from "../../src/check/cache-facts.js";
+import { graphLines, unitKeyLines } from "../../src/check/cache-facts.js";
+import type { KeyLine } from "../../src/check/runtime-facts.js";
 import { cacheEntryFiles } from "../../src/pack/inductor-paths.js";
 import { dbIn, mcm } from "../helpers/cli.js";
 import { fakeTools, prints } from "../helpers/fake-tools.js";
@@ -40,11 +41,11 @@ interface Explained {
   runtimeError: string | null;
 }
 
-/** What the H100 that made the Inductor fixture answered, read from the fixture's own FX-graph lines. */
-function h100Answers(root: string) {
-  const [entry] = cacheEntryFiles(root).filter((f) => f.includes("/fxgraph/"));
-  const lines = graphLines(entry as string, [])?.lines;
-  assert.ok(lines && lines.size > 500, "the fixture's entries hold Inductor's key lines");
+/**
+ * What the machine that compiled a graph answered, made from the graph's own key
+ * lines: the same system facts, torch_key and settings, hashed as its pickler did.
+ */
+function answersFrom(lines: Map<string, KeyLine>, o: { tritonVersion: string; arch: number }) {
   const hashes: Record<string, string> = {};
   const config: Record<string, string> = {};
   for (const [name, l] of lines) {
@@ -52,18 +53,32 @@ function h100Answers(root: string) {
     if (name.startsWith("inductor_config[")) config[name.slice(16, -1)] = l.text;
   }
   hashes["torch_version\u0000a1b2c3"] = lines.get("torch_version")?.hash as string;
-  const tritonKey = /'triton': '([^']*)'/.exec(lines.get("system_info[version]")?.text ?? "")?.[1] as string;
+  const version = lines.get("system_info[version]")?.text ?? "";
   return {
     triton: {
-      version: "3.6.0",
-      key: tritonKey,
+      version: o.tritonVersion,
+      key: /'triton': '([^']*)'/.exec(version)?.[1] as string,
       hashed_env_names: ["TRITON_DEFAULT_FP_FUSION", "MLIR_ENABLE_DUMP"],
-      target: { backend: "cuda", arch: 90, warp_size: 32 },
+      target: { backend: "cuda", arch: o.arch, warp_size: 32 },
       ptxas: "Cuda compilation tools, release 12.8, V12.8.93", // Triton 3.6's bundled ptxas
     },
-    torch: { version: "2.11.0+cu130", cuda: "13.0", device: H100_NAME, torch_key: "a1b2c3", config },
+    torch: {
+      version: "2.11.0+cu130",
+      cuda: /'cuda': '([^']*)'/.exec(version)?.[1] as string,
+      device: /'name': '([^']*)'/.exec(lines.get("system_info[device]")?.text ?? "")?.[1] as string,
+      torch_key: "a1b2c3",
+      config,
+    },
     pickler_hashes: hashes,
   };
+}
+
+/** What the H100 that made the Inductor fixture answered. */
+function h100Answers(root: string) {
+  const [entry] = cacheEntryFiles(root).filter((f) => f.includes("/fxgraph/"));
+  const lines = graphLines(entry as string, [])?.lines;
+  assert.ok(lines && lines.size > 500, "the fixture's entries hold Inductor's key lines");
+  return answersFrom(lines, { tritonVersion: "3.6.0", arch: 90 });
 }
 
 type Answers = ReturnType<typeof h100Answers>;
@@ -290,39 +305,49 @@ describe("mcm explain", () => {
 });
 
 describe("mcm explain: vLLM compile folders", () => {
-  it("the GKM cache: HOME-derived factors match under its HOME, differ under another; a set variable differs", () => {
+  it("the GKM cache: on its T4, HOME-derived factors match under its HOME, differ under another; a set variable differs", () => {
     const gkm = extractFixture("llama-binary-cache");
-    const same = explain(gkm, base, { env: { HOME: "/home/ec2-user" } });
-    const [v] = levels(same, "vllm");
-    assert.equal(v?.verdict, "can hit");
+    const unit = join(gkm, "torch_compile_cache/edf531ca35/rank_0_0/backbone/artifact_compile_range_1_2048_subgraph_0");
+    const lines = unitKeyLines(unit, "binary", []);
+    assert.ok(lines && lines.size > 100, "its binary artifacts embed Inductor's key lines");
+    const t4 = answersFrom(lines, { tritonVersion: "3.5.1", arch: 75 });
+    const t4Run = (o: Parameters<typeof run>[3] = {}) => explain(gkm, t4, { gpu: "Tesla T4", cc: "7.5", ...o });
+    const [v] = levels(t4Run({ env: { HOME: "/home/ec2-user" } }), "vllm");
+    assert.equal(v?.verdict, "can hit", JSON.stringify(v?.factors));
     assert.equal(v?.what, "compile folder edf531ca35");
     assert.deepEqual(
       v?.factors.map((f) => [f.name, f.status, f.decisive]),
       [
+        ["device name", "same", true],
+        ["CUDA (torch.version.cuda)", "same", true],
+        ["Triton build (triton_key)", "same", true],
+        ["PyTorch build (torch_key)", "same", true],
         ["vLLM environment factors", "same", true],
         ["other vLLM factors", "unknown", false],
       ],
     );
-    const moved = levels(explain(gkm, base, { env: { HOME: "/home/other" } }), "vllm")[0];
+    // on an H100, vLLM's compiler_hash changes with the GPU and the Triton build: another folder
+    const [h100] = levels(explain(gkm, base, { env: { HOME: "/home/ec2-user" } }), "vllm");
+    assert.match(h100?.because ?? "", /^device name differs: Tesla T4 vs NVIDIA H100 80GB HBM3; /);
+    const moved = levels(t4Run({ env: { HOME: "/home/other" } }), "vllm")[0];
     assert.equal(moved?.verdict, "cannot hit");
     assert.match(
       moved?.because ?? "",
       /VLLM_CONFIG_ROOT differs: \/home\/ec2-user\/\.config\/vllm vs \/home\/other\/\.config\/vllm/,
     );
-    const set = levels(explain(gkm, base, { env: { VLLM_DP_SIZE: "2" } }), "vllm")[0];
+    const set = levels(t4Run({ env: { VLLM_DP_SIZE: "2" } }), "vllm")[0];
     assert.match(set?.because ?? "", /VLLM_DP_SIZE differs: 1 vs 2/);
     // where vLLM is importable, its own factors are compared, every one of them
     const env = JSON.parse(
       readFileSync(join(gkm, "torch_compile_cache/edf531ca35/rank_0_0/backbone/cache_key_factors.json"), "utf8"),
     ).env;
-    const withVllm = (factors: Record<string, unknown>) => ({ ...base, vllm: { version: "0.11.1", factors } });
-    const [exact] = levels(explain(gkm, withVllm(env), { env: { HOME: "/home/other" } }), "vllm");
+    const withVllm = (factors: Record<string, unknown>) => ({ ...t4, vllm: { version: "0.11.1", factors } });
+    const onT4 = (a: Answers, o: Parameters<typeof run>[3] = {}) =>
+      explain(gkm, a, { gpu: "Tesla T4", cc: "7.5", ...o });
+    const [exact] = levels(onT4(withVllm(env), { env: { HOME: "/home/other" } }), "vllm");
     assert.equal(exact?.verdict, "can hit", "vLLM's own values win over what HOME would give");
-    assert.deepEqual(
-      exact?.factors.map((f) => f.name),
-      ["vLLM environment factors"],
-    );
-    const [off] = levels(explain(gkm, withVllm({ ...env, VLLM_DP_SIZE: 2 })), "vllm");
+    assert.ok(!exact?.factors.some((f) => f.name === "other vLLM factors"), "every factor checked");
+    const [off] = levels(onT4(withVllm({ ...env, VLLM_DP_SIZE: 2 })), "vllm");
     assert.equal(off?.because, "VLLM_DP_SIZE differs: 1 vs 2");
     // no probe answer at all (no such Python): unknown, not "the same"
     const none = mcm(["explain", "--cache-dir", gkm, "--python", "/nonexistent/python3", "--json"], {
@@ -332,7 +357,7 @@ describe("mcm explain: vLLM compile folders", () => {
     const [unknownV] = levels(JSON.parse(none.stdout) as Explained, "vllm");
     assert.equal(unknownV?.verdict, "unknown");
     assert.match(unknownV?.factors[0]?.here ?? "", /unknown \(\/nonexistent\/python3 not found on PATH\)/);
-    const c = run("check", gkm, base, { env: { HOME: "/home/other" } });
+    const c = run("check", gkm, t4, { gpu: "Tesla T4", cc: "7.5", env: { HOME: "/home/other" } });
     assert.match(
       c.stdout,
       /1 vLLM compile folder cannot hit \(.*\): vLLM will compute another hash and compile into a new folder/,
