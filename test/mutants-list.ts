@@ -467,4 +467,12 @@ export const MUTANTS: Mutant[] = [
     to: "moves.push(relocateImported(new UnitStore(ctx.db).compileFolders(s.root), []));",
     tests: ["test/commands/import.test.ts"],
   },
+  {
+    id: "E10",
+    what: "relocate: a planted fxgraph/ link is followed, and the entries it points at are rewritten",
+    file: "src/pack/inductor-paths.ts",
+    from: "if (realDir(`${root}/fxgraph`)) {",
+    to: "if (true) {",
+    tests: ["test/pack/inductor-paths.test.ts"],
+  },
 ];

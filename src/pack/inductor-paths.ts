@@ -51,10 +51,16 @@ export function cacheEntryFiles(root: string): string[] {
       // gone or unreadable: nothing to rewrite there
     }
   };
-  for (const two of dirs(`${root}/fxgraph`)) {
-    for (const key of dirs(`${root}/fxgraph/${two.name}`)) leaves(`${root}/fxgraph/${two.name}/${key.name}`);
+  // below the top, the listings' own types never follow a link; the top two are checked here
+  const realDir = (p: string) => lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
+  if (realDir(`${root}/fxgraph`)) {
+    for (const two of dirs(`${root}/fxgraph`)) {
+      for (const key of dirs(`${root}/fxgraph/${two.name}`)) leaves(`${root}/fxgraph/${two.name}/${key.name}`);
+    }
   }
-  for (const key of dirs(`${root}/aotautograd`)) leaves(`${root}/aotautograd/${key.name}`);
+  if (realDir(`${root}/aotautograd`)) {
+    for (const key of dirs(`${root}/aotautograd`)) leaves(`${root}/aotautograd/${key.name}`);
+  }
   return files;
 }
 

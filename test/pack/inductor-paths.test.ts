@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { cacheEntryFiles, codePathAt, rootFreeDigest } from "../../src/pack/inductor-paths.js";
 import { applyRelocate, emptyPlan, planInductorEntries } from "../../src/pack/relocate.js";
-import { cleanupTemp, extractFixture } from "../helpers/fixtures.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { fileDigests } from "../helpers/tree.js";
 
 after(cleanupTemp);
 
@@ -38,6 +40,21 @@ describe("Inductor entries", () => {
     assert.equal(done.inductorEntries, 2);
     assert.deepEqual(done.skipped, [{ path: first?.groupFile, reason: "changed since the plan was made" }]);
     assert.deepEqual(readFileSync(first?.groupFile as string), changed);
+  });
+
+  it("a planted link for fxgraph/ or aotautograd/ is never followed: what it points at is left as it was", () => {
+    const root = extractFixture("torchinductor_root");
+    const outside = tempDir();
+    for (const d of ["fxgraph", "aotautograd"]) {
+      renameSync(join(root, d), join(outside, d));
+      symlinkSync(join(outside, d), join(root, d));
+    }
+    const before = fileDigests(outside);
+    const plan = emptyPlan();
+    planInductorEntries(plan, [root]);
+    assert.equal(plan.inductorEntries, 0);
+    assert.deepEqual(cacheEntryFiles(root), []);
+    assert.deepEqual(fileDigests(outside), before);
   });
 
   it("two copies relocated to different roots have one root-free digest; another entry has another", () => {
