@@ -1,5 +1,6 @@
 // A factor of a cache key, the cache's value beside this machine's, and the
 // verdict a level's factors give. Pure.
+import { createHash } from "node:crypto";
 
 export type FactorStatus = "same" | "differs" | "unknown";
 
@@ -51,8 +52,16 @@ export const compare = (name: string, cache: string, here: string): Factor =>
   cache === here ? same(name, cache, here) : differs(name, cache, here);
 
 export const short = (s: string, n = 16) => (s.length > n ? `${s.slice(0, n)}…` : s);
-/** triton_key() is the version, then a hash per source file: its end tells builds apart */
-export const tritonKeyShown = (k: string) => (k.length > 24 ? `…${k.slice(-12)}` : k);
+/**
+ * triton_key() is Triton's version, then "-"-joined hashes of its source files
+ * (the first right after the version): shown as the version and a digest of it all.
+ */
+export function tritonKeyShown(k: string): string {
+  const first = k.split("-")[0] ?? "";
+  const version = /[0-9a-f]{64}$/.test(first) ? first.slice(0, -64) : "";
+  const digest = createHash("sha256").update(k).digest("hex").slice(0, 8);
+  return version ? `${version} (${digest})` : digest;
+}
 export const envText = (e: Record<string, string>) =>
   Object.keys(e).length
     ? Object.entries(e)

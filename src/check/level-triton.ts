@@ -12,13 +12,14 @@ import {
   tritonKeyShown,
   unknown,
 } from "./factors.js";
-import type { CacheFacts, GraphFacts, HereFacts, TritonGroupFacts } from "./levels.js";
+import type { CacheFacts, HereFacts, TritonGroupFacts } from "./levels.js";
 import { ptxasRelease, pyField } from "./runtime-facts.js";
 import { verdict as targetVerdict } from "./usable.js";
 
-/** The Triton key parts the cache's FX graphs recorded (Inductor caches only), when they agree. */
-function recordedTritonKey(graphs: GraphFacts[]): string | null {
-  const keys = new Set(graphs.map((g) => pyField(g.lines.get("system_info[version]")?.text ?? "", "triton")));
+/** The Triton key the cache's FX graphs recorded (Inductor caches, vLLM units), when they agree. */
+function recordedTritonKey(cache: CacheFacts): string | null {
+  const lines = [...cache.graphs.map((g) => g.lines), ...cache.vllm.flatMap((f) => (f.lines ? [f.lines] : []))];
+  const keys = new Set(lines.map((l) => pyField(l.get("system_info[version]")?.text ?? "", "triton")));
   return keys.size === 1 ? ([...keys][0] ?? null) : null;
 }
 
@@ -38,7 +39,7 @@ export function tritonLevel(g: TritonGroupFacts, cache: CacheFacts, here: HereFa
   else if (version === null) factors.push(unknown("Triton version", g.tritonVersion, "unknown", true));
   else factors.push(compare("Triton version", g.tritonVersion, version));
   // triton_key() hashes Triton's sources: an equal version is necessary, not sufficient
-  const key = recordedTritonKey(cache.graphs) ?? cache.recorded?.triton.key ?? null;
+  const key = recordedTritonKey(cache) ?? cache.recorded?.triton.key ?? null;
   const keyName = "Triton build (triton_key)";
   if (key && rt?.key) {
     const [a, b] = [tritonKeyShown(key), tritonKeyShown(rt.key)];
