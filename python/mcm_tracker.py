@@ -81,8 +81,14 @@ class _Recorder:
             if self._broken:
                 return
             try:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                hits = os.path.dirname(path)
+                # in a shared cache a peer may plant .mcm or hits as a link: never log through it
+                planted = not os.environ.get("MCM_HITS_DIR") and os.path.islink(os.path.dirname(hits))
+                if not planted:
+                    os.makedirs(hits, exist_ok=True)
+                if planted or (not os.environ.get("MCM_HITS_DIR") and os.path.islink(hits)):
+                    raise OSError("%s is a link; not followed" % hits)
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
                 try:
                     data = ("\n".join(lines) + "\n").encode()
                     # one write per flush: with O_APPEND, lines of concurrent processes never interleave

@@ -5,10 +5,11 @@ import type { KernelFilters } from "../core/filters.js";
 import { parseSize } from "../core/size.js";
 import type { KernelFile, KernelRow, ScanWarning } from "../core/types.js";
 import { UnitStore } from "../db/units.js";
+import { clearLeftovers } from "../leftovers.js";
 import { verbosity } from "../log.js";
 import { applyPlan, DEFAULT_GRACE_MS, DEFAULT_IN_FLIGHT_MS } from "../prune/apply.js";
 import { findDuplicates } from "../prune/fingerprint.js";
-import { lockRoot, pidAlive } from "../prune/lock.js";
+import { lockRoot, nestedLockDirs, pidAlive } from "../prune/lock.js";
 import {
   type Candidate,
   finish,
@@ -18,7 +19,6 @@ import {
   planIrOnly,
   planMaxSize,
 } from "../prune/plan.js";
-import { emptyTrash } from "../prune/trash.js";
 import { planUnitLinks, planUnitsFull, planUnitsStale, type UnitPlan } from "../prune/units-plan.js";
 import { writerPids } from "../prune/unpublish.js";
 import { confirm, requireConfirmable } from "../report/confirm.js";
@@ -182,7 +182,12 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
     const warnings: ScanWarning[] = [];
     for (const r of roots) {
       // an earlier prune killed mid-way: its trash holds only whole kernels
-      if (!o.dryRun && emptyTrash(r.path) > 0) process.stderr.write(`finished an interrupted prune of ${r.path}\n`);
+      if (!o.dryRun) {
+        const { cleared, failed } = clearLeftovers(r.path);
+        if (cleared.some((l) => l.kind === "trash"))
+          process.stderr.write(`finished an interrupted prune of ${r.path}\n`);
+        for (const f of failed) warnings.push({ path: r.path, code: "permission", message: f });
+      }
       // the plan is made from the disk as it is now, not from an older index
       await indexRoot(ctx.db, r.path, { mode: r.layout, progress: process.stderr.isTTY === true });
     }
@@ -222,6 +227,12 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
       if (o.json) ctx.json(report(false, null));
       process.stderr.write("Aborted: nothing was changed.\n");
       return 1;
+    }
+    // caches inside the roots in scope (a parent named with --cache-dir) keep their own locks
+    const inScope = (p: string) => roots.some((r) => p !== r.path && p.startsWith(`${r.path}/`));
+    const nested = new Set([...ctx.db.rootsFor(undefined).map((r) => r.path), ...nestedLockDirs(plan.entries)]);
+    for (const dir of [...nested].filter(inScope).sort()) {
+      if (lstatSync(dir, LSTAT)?.isDirectory()) releases.push(await lockRoot(dir));
     }
     const done = await applyPlan(plan, { dryRun: false, graceMs, inFlightMs, roots: roots.map((r) => r.path) });
     warnings.push(...done.warnings);

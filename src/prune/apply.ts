@@ -6,16 +6,18 @@
 // group file is rewritten without it), then one grace period lets the readers
 // that had already looked finish, then only what nobody wrote since goes.
 import { randomBytes } from "node:crypto";
-import { linkSync, lstatSync, mkdirSync, realpathSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
+import { linkSync, lstatSync, readdirSync, realpathSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { BACKENDS } from "../backends/index.js";
 import { McmError } from "../core/errors.js";
 import type { ScanWarning } from "../core/types.js";
+import { failpoint } from "../failpoint.js";
+import { inRealFolder } from "../safe-fs.js";
 import { errorCode, isInside, warn } from "../scan/util.js";
 import { pidAlive } from "./lock.js";
 import type { PlanEntry, PrunePlan } from "./plan.js";
 import { sameContent } from "./same-content.js";
-import { emptyTrash, trashDir } from "./trash.js";
+import { Trash } from "./trash.js";
 import {
   changedSince,
   type FolderState,
@@ -152,19 +154,25 @@ export async function applyPlan(plan: PrunePlan, opts: ApplyOptions): Promise<Ap
   }
 
   // 3. remove only what nobody wrote since it was unpublished
-  const trashRoots = new Set<string>();
-  for (const u of waiting) {
-    guarded(u.e, () => {
-      if (u.e.action === "remove-kernel" || u.e.action === "remove-unit")
-        removeKernel(u, opts.dryRun, result, trashRoots);
-      else removeFiles(u, opts.dryRun, result);
-    });
+  const trashes = new Map<string, Trash>();
+  try {
+    for (const u of waiting) {
+      guarded(u.e, () => {
+        if (u.e.action === "remove-kernel" || u.e.action === "remove-unit")
+          removeKernel(u, opts.dryRun, result, trashes);
+        else removeFiles(u, opts.dryRun, result);
+      });
+    }
+  } finally {
+    for (const t of trashes.values()) {
+      const why = t.empty();
+      if (why) result.warnings.push(warn(t.path, "permission", why));
+    }
   }
-  for (const root of trashRoots) emptyTrash(root);
   return result;
 }
 
-function removeKernel(u: Unpublished, dryRun: boolean, r: ApplyResult, trashRoots: Set<string>): void {
+function removeKernel(u: Unpublished, dryRun: boolean, r: ApplyResult, trashes: Map<string, Trash>): void {
   const { e } = u;
   const changed = changedSince(u.state, folderState(e.path));
   if (changed.length) {
@@ -173,19 +181,21 @@ function removeKernel(u: Unpublished, dryRun: boolean, r: ApplyResult, trashRoot
     return;
   }
   if (!dryRun) {
-    mkdirSync(trashDir(e.root), { recursive: true });
-    const trashed = `${trashDir(e.root)}/${e.hash}.${randomBytes(4).toString("hex")}`;
-    renameSync(e.path, trashed);
-    trashRoots.add(e.root);
-    // a writer that came in between the check and the rename: give its folder back
+    let trash = trashes.get(e.root);
+    if (!trash) {
+      trash = Trash.make(e.root);
+      trashes.set(e.root, trash);
+    }
+    failpoint("prune.before-trash");
+    const trashed = trash.take(e.path, `${e.hash}.${randomBytes(4).toString("hex")}`);
+    failpoint("prune.trashed");
+    // a writer that came in between the check and the rename: its folder goes back
     if (changedSince(u.state, folderState(trashed)).length) {
-      try {
-        renameSync(trashed, e.path);
-        r.warnings.push(warn(e.path, "changed", "written while it was being removed: a compile; left alone"));
-        return;
-      } catch {
-        // the writer made the folder again: what it writes there is whole from now on
-      }
+      const how = trash.giveBack(trashed, e.path)
+        ? "left alone"
+        : `its earlier files were put back beside the ones it wrote again (${restoreInto(trashed, e.path, e.root)})`;
+      r.warnings.push(warn(e.path, "changed", `written while it was being removed: a compile; ${how}`));
+      return;
     }
   }
   if (e.action === "remove-unit" && !dryRun) removeEmptyParents(e.path, e.root);
@@ -280,6 +290,26 @@ function linkFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult, roots: string[
     r.kernels++;
     r.changes.push({ path: e.path, gone: false, removedFiles: [] });
   }
+}
+
+/**
+ * A writer that made the kernel folder again after the rename puts only its
+ * remaining stages there, then a group file listing all of them: the files it
+ * wrote into the old folder (now in the trash) go back beside them, never over
+ * one it wrote again. Returns how many.
+ */
+function restoreInto(trashed: string, dir: string, root: string): number {
+  let n = 0;
+  for (const name of readdirSync(trashed)) {
+    if (name.startsWith("tmp.pid_") || !lstatSync(`${trashed}/${name}`).isFile()) continue;
+    try {
+      const done = inRealFolder(root, dir, () => linkSync(`${trashed}/${name}`, `${dir}/${name}`));
+      if (done.done) n++;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+  }
+  return n;
 }
 
 /** A rank or hash folder left empty by removing its compile folders goes too (rmdir: never a full one). */

@@ -112,6 +112,17 @@ class TrackerTest(unittest.TestCase):
         self.assertIn("done 50", r.stdout)
         self.assertEqual(r.stderr.count("mcm_tracker: recording stopped"), 1, r.stderr)
 
+    def test_a_planted_mcm_link_is_not_written_through(self):
+        # a peer of a shared cache points .mcm elsewhere: the program goes on, nothing is logged there
+        outside = os.path.join(self.tmp.name, "outside")
+        os.makedirs(outside)
+        os.makedirs(self.cache)
+        os.symlink(outside, os.path.join(self.cache, ".mcm"))
+        r = run(["20"], {"TRITON_CACHE_DIR": self.cache})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("done 20", r.stdout)
+        self.assertEqual(os.listdir(outside), [])
+
     def test_a_read_only_hits_dir(self):
         hits = os.path.join(self.tmp.name, "ro")
         os.makedirs(hits)

@@ -1,0 +1,84 @@
+// Folders and files mcm makes for the length of one run: a prune's trash, an
+// import's staging folder, a pull's download folder, temp files. Each name
+// carries the pid of its process. They go when the run ends, on SIGINT and
+// SIGTERM too; what a killed run (SIGKILL, a crash) left, the next run clears
+// once that pid is gone, and `stats` shows.
+import { randomBytes } from "node:crypto";
+import { lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { pidAlive } from "./prune/lock.js";
+import { emptyTrashDir } from "./prune/trash.js";
+
+export type LeftoverKind = "trash" | "import" | "tmp" | "pull";
+
+export interface Leftover {
+  path: string;
+  kind: LeftoverKind;
+}
+
+/** `.mcm-trash` (no pid: an older mcm's), `.mcm-<kind>-<pid>-...` in a cache; `mcm-pull-<pid>-...` in the temp folder. */
+const LEFTOVER_RE = /^\.?mcm-(trash|import|tmp|pull)(?:-(\d+)-.+)?$/;
+
+/** mcm's own temporary things in `dir` whose process has ended. Links are never among them. */
+export function leftovers(dir: string, alive: (pid: number) => boolean = pidAlive): Leftover[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: Leftover[] = [];
+  for (const n of names) {
+    const m = LEFTOVER_RE.exec(n);
+    // the pull folder lives in /tmp, without a dot; in a cache every name of mcm's starts with one
+    if (!m || (m[1] === "pull") === n.startsWith(".")) continue;
+    const kind = m[1] as LeftoverKind;
+    if (m[2] === undefined ? kind !== "trash" : Number(m[2]) === process.pid || alive(Number(m[2]))) continue;
+    const st = lstatSync(`${dir}/${n}`, { throwIfNoEntry: false });
+    if (st && !st.isSymbolicLink()) out.push({ path: `${dir}/${n}`, kind });
+  }
+  return out;
+}
+
+/** Removes the leftovers in `dir`; returns the ones removed and why others could not be. */
+export function clearLeftovers(dir: string): { cleared: Leftover[]; failed: string[] } {
+  const cleared: Leftover[] = [];
+  const failed: string[] = [];
+  for (const l of leftovers(dir)) {
+    const why = emptyTrashDir(l.path);
+    if (why) failed.push(why);
+    else cleared.push(l);
+  }
+  return { cleared, failed };
+}
+
+const live = new Set<string>();
+
+function onSignal(signal: NodeJS.Signals): void {
+  for (const p of live) rmSync(p, { recursive: true, force: true });
+  process.exit(signal === "SIGINT" ? 130 : 143);
+}
+
+/**
+ * Makes `<parent>/<prefix>-<pid>-<random>` (mode 700; never through a link
+ * planted there), removed by remove(), or on SIGINT/SIGTERM before mcm exits.
+ */
+export function runFolder(parent: string, prefix: string): { path: string; remove: () => void } {
+  const path = `${parent}/${prefix}-${process.pid}-${randomBytes(4).toString("hex")}`;
+  mkdirSync(path, { mode: 0o700 });
+  if (live.size === 0) {
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }
+  live.add(path);
+  return {
+    path,
+    remove: () => {
+      rmSync(path, { recursive: true, force: true });
+      live.delete(path);
+      if (live.size === 0) {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+    },
+  };
+}
