@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { defaultCacheDir } from "../config.js";
 import { McmError } from "../core/errors.js";
+import { parseSize } from "../core/size.js";
 import { UnitStore } from "../db/units.js";
 import { peekLayout } from "../pack/detect.js";
-import { ArchiveRefused, type ImportResult, importArchive } from "../pack/import.js";
+import { ArchiveRefused, archiveSize, type ImportResult, importArchive } from "../pack/import.js";
 import {
   describeImportedMoves,
   describeUnrewritten,
@@ -27,6 +27,8 @@ export interface ImportCommandOptions {
   toOrigin?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  /** --max-size: the most the archive's files may add up to */
+  maxSize?: string;
 }
 
 const SHOWN = 20;
@@ -59,10 +61,10 @@ function printResult(r: ImportResult, out: (s: string) => void): void {
  * Where the archive's cache was compiled: its absolute paths (kernel group
  * files, Inductor's pickled autotuner paths) are right only there.
  */
-async function originOfArchive(archive: string, root: string | undefined): Promise<string> {
+async function originOfArchive(archive: string, root: string | undefined, maxBytes?: number): Promise<string> {
   // a dry run into a folder that cannot exist reads the whole archive and writes nothing
   const nowhere = join(tmpdir(), `mcm-nowhere-${process.pid}-${randomBytes(6).toString("hex")}`);
-  const r = await importArchive(archive, nowhere, { dryRun: true, root });
+  const r = await importArchive(archive, nowhere, { dryRun: true, root, maxBytes });
   if (!r.origin) {
     throw new McmError(
       `${archive} records no original cache folder (no manifest root, no group file); give --cache-dir`,
@@ -72,15 +74,16 @@ async function originOfArchive(archive: string, root: string | undefined): Promi
 }
 
 export async function run(file: string, o: ImportCommandOptions, g: GlobalOptions): Promise<number> {
+  const maxBytes = o.maxSize === undefined ? undefined : parseSize(o.maxSize);
   const archive = resolve(file);
-  if (!existsSync(archive)) throw new McmError(`archive not found: ${file}`);
+  archiveSize(archive); // a FIFO, a device or an empty file is refused before anything reads it
   if (o.toOrigin && o.cacheDir !== undefined) throw new McmError("give --cache-dir or --to-origin, not both");
   const dest = o.toOrigin
-    ? await originOfArchive(archive, o.root)
+    ? await originOfArchive(archive, o.root, maxBytes)
     : resolve(o.cacheDir ?? defaultCacheDir(await peekLayout(archive)));
   let r: ImportResult;
   try {
-    r = await importArchive(archive, dest, { dryRun: o.dryRun === true, root: o.root });
+    r = await importArchive(archive, dest, { dryRun: o.dryRun === true, root: o.root, maxBytes });
   } catch (e) {
     if (e instanceof ArchiveRefused) {
       for (const x of e.refused.slice(0, SHOWN))
@@ -104,7 +107,7 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
       // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py, and Inductor's
       // autotuners read and write at the pickled paths of their kernels: point them here
       const units = new UnitStore(ctx.db);
-      moves.push(relocateImported(units.compileFolders(s.root), ctx.db.inductorRoots(s.root)));
+      moves.push(relocateImported(s.root, units.compileFolders(s.root), ctx.db.inductorRoots(s.root)));
       left.push(...unrewrittenRoots(units.units(s.root), s.root, []));
     }
   }

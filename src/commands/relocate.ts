@@ -116,7 +116,7 @@ export async function run(o: RelocateOptions, g: GlobalOptions): Promise<number>
     let indexFiles = 0;
     let entries = 0;
     for (const { root, plan } of plans) {
-      const done = applyRelocate(plan);
+      const done = applyRelocate(plan, root);
       files += done.groupFiles;
       indexFiles += done.vllmIndexFiles;
       entries += done.inductorEntries;

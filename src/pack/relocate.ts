@@ -1,10 +1,13 @@
 // `mcm relocate`: points the group files of a cache that was copied or moved
 // by other means at where their kernels are now. Plan, then apply file by file
 // (temp file + rename), so a reader sees the old group file or the new one.
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { lstatSync, readdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { writeFileAtomic } from "../atomic-write.js";
 import type { ScanWarning } from "../core/types.js";
+import { failpoint } from "../failpoint.js";
 import { plural } from "../report/format.js";
+import { CAPS, inRealFolder, readPlainText } from "../safe-fs.js";
 import { GROUP_RE, relocateGroup } from "../scan/group.js";
 import { cacheEntryFiles, embeddedCodeRoots, rewriteEntry } from "./inductor-paths.js";
 import { vllmIndexIn } from "./vllm-index.js";
@@ -78,7 +81,7 @@ export function planRelocate(kernels: string[]): RelocatePlan {
       const groupFile = `${dir}/${name}`;
       let before: string;
       try {
-        before = readFileSync(groupFile, "utf8");
+        before = readPlainText(groupFile, CAPS.groupBytes); // never a link, FIFO or device planted there
       } catch {
         continue;
       }
@@ -149,22 +152,28 @@ export function planInductorEntries(plan: RelocatePlan, roots: string[]): void {
   }
 }
 
+/**
+ * Replaces `path` with `data` only while every folder from `root` down to it is
+ * a real folder (no link swapped in since the plan); the reason when not.
+ */
+function replaceInRoot(root: string, path: string, data: string | Buffer): string | null {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st?.isFile()) return "no longer a regular file";
+  const done = inRealFolder(root, dirname(path), () => writeFileAtomic(path, data, st.mode & 0o777));
+  return done.done ? null : `its folder is no longer a real folder inside ${root}`;
+}
+
 /** Rewrites one Inductor entry when it is still what the plan read; the reason when not. */
-function applyInductorEntry(e: RelocateEntry): string | null {
+function applyInductorEntry(e: RelocateEntry, root: string): string | null {
   const warnings: ScanWarning[] = [];
   const r = rewriteEntry(e.groupFile, e.kernel, warnings);
   if (!r) return warnings[0]?.message ?? "changed since the plan was made";
   if (r.digest !== e.before) return "changed since the plan was made";
-  writeFileAtomic(
-    e.groupFile,
-    Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length),
-    lstatSync(e.groupFile).mode & 0o777,
-  );
-  return null;
+  return replaceInRoot(root, e.groupFile, Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length));
 }
 
-/** Writes the plan's files, each through a temp file beside it and a rename. */
-export function applyRelocate(plan: RelocatePlan): RelocateResult {
+/** Writes the plan's files (all under `root`), each through a temp file beside it and a rename. */
+export function applyRelocate(plan: RelocatePlan, root: string): RelocateResult {
   const result: RelocateResult = {
     groupFiles: 0,
     vllmIndexFiles: 0,
@@ -175,7 +184,8 @@ export function applyRelocate(plan: RelocatePlan): RelocateResult {
   };
   for (const e of plan.entries) {
     if (e.kind === "inductor-entry") {
-      const why = applyInductorEntry(e);
+      failpoint("relocate.before-write");
+      const why = applyInductorEntry(e, root);
       if (why) result.skipped.push({ path: e.groupFile, reason: why });
       else {
         result.inductorEntries++;
@@ -184,18 +194,19 @@ export function applyRelocate(plan: RelocatePlan): RelocateResult {
       }
       continue;
     }
+    failpoint("relocate.before-write");
     let now: string;
     try {
-      now = readFileSync(e.groupFile, "utf8");
+      now = readPlainText(e.groupFile, e.kind === "group" ? CAPS.groupBytes : CAPS.jsonBytes);
     } catch (err) {
       result.skipped.push({ path: e.groupFile, reason: `cannot read: ${(err as Error).message}` });
       continue;
     }
-    if (now !== e.before) {
-      result.skipped.push({ path: e.groupFile, reason: "changed since the plan was made" });
+    const why = now !== e.before ? "changed since the plan was made" : replaceInRoot(root, e.groupFile, e.after);
+    if (why) {
+      result.skipped.push({ path: e.groupFile, reason: why });
       continue;
     }
-    writeFileAtomic(e.groupFile, e.after, lstatSync(e.groupFile).mode & 0o777);
     if (e.kind === "vllm-index") result.vllmIndexFiles++;
     else result.groupFiles++;
     result.paths += e.rewritten;
@@ -207,11 +218,11 @@ export function applyRelocate(plan: RelocatePlan): RelocateResult {
  * After an import: each vllm_compile_cache.py of `compileDirs` pointed at its
  * artifacts, and each entry of `inductorRoots` at its own root.
  */
-export function relocateImported(compileDirs: string[], inductorRoots: string[]): RelocateResult {
+export function relocateImported(root: string, compileDirs: string[], inductorRoots: string[]): RelocateResult {
   const plan = emptyPlan();
   planVllmIndex(plan, compileDirs);
   planInductorEntries(plan, inductorRoots);
-  return applyRelocate(plan);
+  return applyRelocate(plan, root);
 }
 
 /** What relocateImported() did, as lines for a person. */

@@ -200,7 +200,13 @@ function isGzip(path: string): boolean {
  * Reads the archive at `path` (gzip-compressed or not), calling `onEntry` for
  * each entry; stops early once `signal.stop` is set.
  */
-export async function readTar(path: string, onEntry: OnEntry, signal?: { stop: boolean }): Promise<void> {
+export async function readTar(
+  path: string,
+  onEntry: OnEntry,
+  signal?: { stop: boolean },
+  /** past this many bytes (decompressed), the stream is refused */
+  maxStreamBytes = Number.POSITIVE_INFINITY,
+): Promise<void> {
   let gz: boolean;
   try {
     gz = isGzip(path);
@@ -214,7 +220,11 @@ export async function readTar(path: string, onEntry: OnEntry, signal?: { stop: b
     : file;
   if (gz) file.on("error", (e) => source.destroy(e));
   try {
+    let read = 0;
     for await (const chunk of source) {
+      read += (chunk as Buffer).length;
+      if (read > maxStreamBytes)
+        throw new McmError(`${path}: expands past ${maxStreamBytes} bytes; not an archive mcm reads`);
       parser.push(chunk as Buffer);
       if (signal?.stop) return;
     }

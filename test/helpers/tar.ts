@@ -72,3 +72,21 @@ export async function readEntries(path: string): Promise<RawEntry[]> {
   });
   return out;
 }
+
+/**
+ * A gzip'd tar of one file of `size` zero bytes at `name`, streamed (a bomb:
+ * a few MB on disk), then an end of archive.
+ */
+export async function writeZeroBombTarGz(path: string, name: string, size: number): Promise<string> {
+  const { createWriteStream } = await import("node:fs");
+  const { createGzip, constants } = await import("node:zlib");
+  const { pipeline } = await import("node:stream/promises");
+  const chunk = Buffer.alloc(1 << 20);
+  async function* body() {
+    yield header({ name }, size);
+    for (let left = size; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
+    yield Buffer.alloc(((512 - (size % 512)) % 512) + 1024);
+  }
+  await pipeline(body(), createGzip({ level: constants.Z_BEST_SPEED }), createWriteStream(path));
+  return path;
+}

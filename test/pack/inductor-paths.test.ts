@@ -36,7 +36,7 @@ describe("Inductor entries", () => {
     const [first] = plan.entries;
     const changed = Buffer.concat([readFileSync(first?.groupFile as string), Buffer.from("x")]);
     writeFileSync(first?.groupFile as string, changed);
-    const done = applyRelocate(plan);
+    const done = applyRelocate(plan, root);
     assert.equal(done.inductorEntries, 2);
     assert.deepEqual(done.skipped, [{ path: first?.groupFile, reason: "changed since the plan was made" }]);
     assert.deepEqual(readFileSync(first?.groupFile as string), changed);
@@ -63,7 +63,7 @@ describe("Inductor entries", () => {
     for (const root of [a, b]) {
       const plan = emptyPlan();
       planInductorEntries(plan, [root]);
-      applyRelocate(plan);
+      applyRelocate(plan, root);
     }
     const digests = (root: string) =>
       cacheEntryFiles(root)
