@@ -1,17 +1,18 @@
 // `mcm pull REF`: fetch a kernel-cache image (mcm's or MCV's), verify every
 // digest, check its targets against this machine's GPUs, then import its layer
 // through `mcm import`'s safe path and index the result.
-import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { probeMachine } from "../check/probe.js";
 import { type GpuFact, targetsUsableHere } from "../check/usable.js";
 import { defaultCacheDir } from "../config.js";
 import { McmError } from "../core/errors.js";
+import { parseSize } from "../core/size.js";
 import { UnitStore } from "../db/units.js";
+import { clearLeftovers, runFolder } from "../leftovers.js";
 import { ArchiveRefused, type ImportResult, importArchive } from "../pack/import.js";
 import { openRegistry, type TransportOptions } from "../pack/oci/connect.js";
-import { downloadLayers, type PulledLayer, resolveImage } from "../pack/oci/fetch.js";
+import { checkListedSize, downloadLayers, type PulledLayer, resolveImage } from "../pack/oci/fetch.js";
 import { type CacheKind, cachePrefix, describeTarget, type ImageTarget, readLabels } from "../pack/oci/mcv.js";
 import { formatRef, manifestRef, parseRef } from "../pack/oci/ref.js";
 import {
@@ -32,6 +33,8 @@ export interface PullOptions extends TransportOptions {
   force?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  /** --max-size: a cap on the sum of the layers' listed sizes */
+  maxSize?: string;
 }
 
 interface CheckOutcome {
@@ -93,13 +96,17 @@ async function cacheBytesIn(layer: PulledLayer, kind: CacheKind): Promise<number
 }
 
 export async function run(refText: string, o: PullOptions, g: GlobalOptions): Promise<number> {
+  const maxBytes = o.maxSize === undefined ? undefined : parseSize(o.maxSize);
   const ref = parseRef(refText);
+  clearLeftovers(tmpdir()); // the download folders of pulls that were killed
   const reg = openRegistry(ref, o);
   const image = await resolveImage(reg, manifestRef(ref));
+  checkListedSize(image.layers, maxBytes, tmpdir());
   const labels = readLabels(image.labels);
   const dest = resolve(o.cacheDir ?? defaultCacheDir(labels.kind));
   const check = await checkMachine(labels.targets, o.force === true);
-  const tmp = mkdtempSync(join(tmpdir(), "mcm-pull-"));
+  const temp = runFolder(tmpdir(), "mcm-pull");
+  const tmp = temp.path;
   try {
     const layers = await downloadLayers(reg, image.layers, tmp);
     const results: ImportResult[] = [];
@@ -140,7 +147,7 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
       // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py, and Inductor's
       // autotuners read and write at the pickled paths of their kernels: point them here
       const units = new UnitStore(ctx.db);
-      moves.push(relocateImported(units.compileFolders(s.root), ctx.db.inductorRoots(s.root)));
+      moves.push(relocateImported(s.root, units.compileFolders(s.root), ctx.db.inductorRoots(s.root)));
       left.push(...unrewrittenRoots(units.units(s.root), s.root, []));
     }
     const sum = (f: (r: ImportResult) => number) => results.reduce((a, r) => a + f(r), 0);
@@ -185,6 +192,6 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
     }
     return 0;
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    temp.remove();
   }
 }

@@ -4,7 +4,15 @@ import { McmError } from "../../core/errors.js";
 import { log } from "../../log.js";
 import { parseChallenge } from "./challenge.js";
 import type { Credentials } from "./credentials.js";
-import { drain, type HttpResponse, type RequestOptions, readBody, request } from "./http.js";
+import {
+  DeadlineError,
+  drain,
+  type HttpResponse,
+  MAX_JSON_BYTES,
+  type RequestOptions,
+  readBody,
+  request,
+} from "./http.js";
 import { sha256 } from "./image.js";
 import { MANIFEST_ACCEPT } from "./media-types.js";
 import { apiHost, type ImageRef } from "./ref.js";
@@ -125,7 +133,7 @@ export class Registry {
     const headers: Record<string, string> = {};
     if (this.o.creds) headers.Authorization = basicAuth(this.o.creds);
     const res = await this.raw(url, { method: "GET", headers });
-    const body = await readBody(res, 1024 * 1024);
+    const body = await readBody(res, MAX_JSON_BYTES);
     if (res.status === 401 || res.status === 403) throw this.authError(res.status);
     if (res.status !== 200) throw new McmError(`token server ${url.host} answered HTTP ${res.status}`);
     let token: string | undefined;
@@ -163,6 +171,7 @@ export class Registry {
     try {
       return await request(url, { ...opts, ca: this.o.ca });
     } catch (e) {
+      if (e instanceof DeadlineError) throw e;
       throw networkError(url, e as NodeJS.ErrnoException);
     }
   }
@@ -186,14 +195,14 @@ export class Registry {
     return sha256(bytes);
   }
 
-  /** GET a manifest or index; checks its digest against the reference or the registry's header. */
-  async getManifest(reference: string): Promise<Fetched> {
+  /** GET a manifest or index, at most `limit` bytes; checks its digest against the reference or the registry's header. */
+  async getManifest(reference: string, limit = MAX_JSON_BYTES): Promise<Fetched> {
     const res = await this.send(
       this.repoUrl(`manifests/${reference}`),
       { method: "GET", headers: { Accept: MANIFEST_ACCEPT.join(", ") } },
       "pull",
     );
-    const bytes = await readBody(res, 4 * 1024 * 1024);
+    const bytes = await readBody(res, limit);
     if (res.status === 404) throw new McmError(`${this.host}/${this.ref.repository}:${reference} not found`);
     if (res.status !== 200) throw apiError(this.host, "GET manifest", res.status, bytes);
     const digest = sha256(bytes);
@@ -210,27 +219,26 @@ export class Registry {
     return { bytes, mediaType, digest };
   }
 
-  /** GET a blob, following redirects (registries hand blobs to object stores). */
-  async openBlob(digest: string): Promise<HttpResponse> {
+  /** GET a blob of `size` bytes (its descriptor's), following redirects (registries hand blobs to object stores). */
+  async openBlob(digest: string, size: number): Promise<HttpResponse> {
     let url = this.repoUrl(`blobs/${digest}`);
-    let res = await this.send(url, { method: "GET" }, "pull");
+    const get: RequestOptions = { method: "GET", expectBytes: size, what: `the download of ${digest}` };
+    let res = await this.send(url, get, "pull");
     for (let hops = 0; res.status >= 300 && res.status < 400 && res.headers.location; hops++) {
       if (hops >= 5) throw new McmError(`too many redirects fetching ${digest} from ${this.host}`);
       await drain(res);
       const next = new URL(res.headers.location, url);
       // credentials stay with the registry; an object store gets a signed URL instead
-      res =
-        next.host === url.host
-          ? await this.send(next, { method: "GET" }, "pull")
-          : await this.raw(next, { method: "GET" });
+      res = next.host === url.host ? await this.send(next, get, "pull") : await this.raw(next, get);
       url = next;
     }
     if (res.status !== 200) throw apiError(this.host, `GET blob ${digest}`, res.status, await readBody(res));
     return res;
   }
 
+  /** A small blob (a config) in memory; refused past `limit` bytes. */
   async getBlob(digest: string, limit: number): Promise<Buffer> {
-    const bytes = await readBody(await this.openBlob(digest), limit);
+    const bytes = await readBody(await this.openBlob(digest, limit), limit);
     const got = sha256(bytes);
     if (got !== digest) throw new McmError(`blob ${digest} from ${this.host} does not match its digest (got ${got})`);
     return bytes;
