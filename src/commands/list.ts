@@ -2,6 +2,7 @@ import { McmError } from "../core/errors.js";
 import { SORT_FIELDS, type SortField, type SortSpec } from "../core/filters.js";
 import { age, shortHash, size } from "../report/format.js";
 import { kernelJson } from "../report/kernel-json.js";
+import { safeText } from "../report/safe-text.js";
 import { table } from "../report/table.js";
 import {
   type FilterOptions,
@@ -71,10 +72,11 @@ export async function run(o: ListOptions, g: GlobalOptions): Promise<number> {
       units ? [...head, "IN UNITS"] : head,
       rows.map((k) => [
         k.staleGroupPaths ? c.yellow(`${shortHash(k.key)}*`) : shortHash(k.key),
-        c.bold(k.name),
-        k.backend,
-        k.arch,
-        k.tritonVersion ?? "-",
+        // text from the cache, escaped: a name may hold terminal escapes
+        c.bold(safeText(k.name)),
+        safeText(k.backend),
+        safeText(k.arch),
+        safeText(k.tritonVersion ?? "-"),
         k.numWarps ?? "-",
         k.numStages ?? "-",
         size(k.totalSize),

@@ -2,6 +2,7 @@ import { McmError, NothingMatched } from "../core/errors.js";
 import { UnitStore } from "../db/units.js";
 import { age, iso, size } from "../report/format.js";
 import { kernelJson } from "../report/kernel-json.js";
+import { safeLines, safeText as t } from "../report/safe-text.js";
 import { table } from "../report/table.js";
 import { freshIndex, type GlobalOptions, openContext, parseFilters } from "./context.js";
 
@@ -17,7 +18,7 @@ export async function run(prefix: string, o: { json?: boolean; cacheDir?: string
   if (found.length > 1) {
     const how = found.every((k) => k.key === found[0]?.key) ? "pick one with --cache-dir" : "give more of the hash";
     process.stderr.write(`mcm: '${prefix}' matches ${found.length} kernels; ${how}:\n`);
-    for (const k of found) process.stderr.write(`  ${k.key}  ${k.name}  ${k.path}\n`);
+    for (const k of found) process.stderr.write(`  ${t(k.key)}  ${t(k.name)}  ${t(k.path)}\n`);
     return 2;
   }
   const k = found[0] as (typeof found)[number];
@@ -42,8 +43,10 @@ export async function run(prefix: string, o: { json?: boolean; cacheDir?: string
     return 0;
   }
   const c = ctx.colors;
-  const field = (label: string, value: unknown) => ctx.out(`${c.dim(label.padEnd(16))}${value ?? "-"}`);
-  ctx.out(c.bold(`${k.name}  ${k.key}`));
+  // every value below may come from the cache: escaped, so that no terminal escape reaches the terminal
+  const field = (label: string, value: unknown, style = (x: string) => x) =>
+    ctx.out(`${c.dim(label.padEnd(16))}${style(t(String(value ?? "-")))}`);
+  ctx.out(c.bold(t(`${k.name}  ${k.key}`)));
   field("path", k.path);
   field("cache dir", `${k.root} (${k.layout})`);
   if (k.layout === "vllm") field("vllm", `hash ${k.vllmHash}, ${k.rank}${k.prefix ? `, ${k.prefix}` : ""}`);
@@ -66,25 +69,27 @@ export async function run(prefix: string, o: { json?: boolean; cacheDir?: string
       "embedded in",
       `${units.length} compile unit${units.length === 1 ? "" : "s"} (read-only: mcm never rewrites them)`,
     );
-    for (const u of units) ctx.out(`${"".padEnd(16)}${u}`);
+    for (const u of units) ctx.out(`${"".padEnd(16)}${t(u)}`);
   } else
     field(
       "group paths",
       k.staleGroupPaths
-        ? c.yellow("stale: they point at the cache's old location; Triton misses until they are rewritten")
+        ? "stale: they point at the cache's old location; Triton misses until they are rewritten"
         : "current",
+      k.staleGroupPaths ? c.yellow : undefined,
     );
-  for (const w of k.warnings) ctx.out(c.yellow(`warning: ${w.path}: ${w.message}`));
+  for (const w of k.warnings) ctx.out(c.yellow(t(`warning: ${w.path}: ${w.message}`)));
   ctx.out("");
   ctx.out(
     table(
       ["FILE", "KIND", "SIZE"],
-      files.map((f) => [f.name, f.kind, size(f.size)]),
+      files.map((f) => [t(f.name), t(f.kind), size(f.size)]),
       [2],
     ),
   );
   ctx.out("");
   ctx.out(c.dim("metadata:"));
-  ctx.out(typeof meta === "string" ? meta : JSON.stringify(meta, null, 2));
+  // JSON escapes C0 controls in strings, not DEL, C1 or U+2028: each line escaped, its breaks kept
+  ctx.out(safeLines(typeof meta === "string" ? meta : JSON.stringify(meta, null, 2)));
   return 0;
 }

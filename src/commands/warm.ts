@@ -6,6 +6,7 @@ import { loadConfig } from "../config.js";
 import type { IndexSummary } from "../core/types.js";
 import { log } from "../log.js";
 import { elapsed, size } from "../report/format.js";
+import { redactEnv } from "../report/redact.js";
 import { indexRoot } from "../scan/indexer.js";
 import { VERSION } from "../version.js";
 import { buildWarmManifest, WARM_MANIFEST, type WarmManifest } from "../warm/manifest.js";
@@ -20,6 +21,7 @@ import {
   warmInContainer,
   warmOnHost,
 } from "../warm/run.js";
+import { readTokenFile } from "../warm/token-file.js";
 import { type GlobalOptions, openContext, reportWarnings } from "./context.js";
 
 export interface WarmCommandOptions extends WarmFlags {
@@ -34,6 +36,8 @@ export async function run(o: WarmCommandOptions, command: string[], g: GlobalOpt
     rocmImage: cfg.rocmImage,
     engine: cfg.engine,
     envToken: process.env.HF_TOKEN,
+    readTokenFile,
+    environ: process.env,
   });
   if (o.dryRun) return printPlan(req, o.json === true);
 
@@ -145,7 +149,7 @@ function manifestFor(
   });
 }
 
-/** --dry-run: what would run, with the token hidden; nothing is created or started. */
+/** --dry-run: what would run, secrets redacted (report/redact.ts); nothing is created or started. */
 function printPlan(req: WarmRequest, json: boolean): number {
   const folder = join(resolve(req.hostCacheDir), `${captureFolderName(new Date())}`);
   const t = req.target;
@@ -164,10 +168,11 @@ function printPlan(req: WarmRequest, json: boolean): number {
       model: t.model,
       folder,
       argv: run.argv,
-      env: Object.fromEntries(Object.entries(run.env).map(([k, v]) => [k, v ?? "<hidden>"])),
+      env: redactEnv(run.env),
     };
   } else {
-    plan = { mode: "host", command: t.command, folder, env: { ...Object.fromEntries(req.env), ...hostEnv(folder) } };
+    const env = redactEnv({ ...Object.fromEntries(req.env), ...hostEnv(folder) });
+    plan = { mode: "host", command: t.command, folder, env };
   }
   plan.tarball = req.tarball ? resolve(req.output) : null;
   plan.timeoutSeconds = req.timeout ? req.timeout.ms / 1000 : null;

@@ -45,7 +45,9 @@ export interface WarmFlags {
   model?: string;
   output?: string;
   hostCacheDir?: string;
-  huggingFaceToken?: string;
+  /** refused: a token in argv is visible to every user in `ps` */
+  huggingFaceToken?: string | boolean;
+  huggingFaceTokenFile?: string;
   vllm_cache_dir?: string;
   vllmCacheDir?: string;
   tarball?: boolean;
@@ -66,11 +68,18 @@ export interface WarmDefaults {
   engine?: string;
   /** HF_TOKEN from mcm's own environment */
   envToken?: string;
+  /** reads --hugging-face-token-file (the command does the I/O) */
+  readTokenFile?: (path: string) => string;
+  /** mcm's environment, for `--env NAME` without a value */
+  environ?: Record<string, string | undefined>;
 }
+
+export const TOKEN_IN_ARGV =
+  "--hugging-face-token is not accepted: a token on the command line is visible to every user in ps; set HF_TOKEN or use --hugging-face-token-file PATH (- for stdin)";
 
 const CONTAINER_ONLY: [keyof WarmFlags, string][] = [
   ["model", "--model"],
-  ["huggingFaceToken", "--hugging-face-token"],
+  ["huggingFaceTokenFile", "--hugging-face-token-file"],
   ["vllm_cache_dir", "--vllm_cache_dir"],
   ["vllmCacheDir", "--vllm-cache-dir"],
   ["rocm", "--rocm"],
@@ -93,22 +102,31 @@ function engineName(v: string | undefined, from: string): EngineName | null {
   return v as EngineName;
 }
 
-export function parseEnvPairs(pairs: string[] | undefined): [string, string][] {
+/** KEY=VALUE, or KEY alone: its value from mcm's environment, so that a secret stays out of argv. */
+export function parseEnvPairs(
+  pairs: string[] | undefined,
+  environ: Record<string, string | undefined> = {},
+): [string, string][] {
   return (pairs ?? []).map((p) => {
     const eq = p.indexOf("=");
-    const key = eq > 0 ? p.slice(0, eq) : "";
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new McmError(`--env needs KEY=VALUE, not '${p}'`);
-    return [key, p.slice(eq + 1)];
+    const key = eq < 0 ? p : p.slice(0, eq);
+    // only the name is echoed: the value may be a secret
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new McmError(`--env needs KEY=VALUE or KEY, not '${key}'`);
+    if (eq >= 0) return [key, p.slice(eq + 1)];
+    const v = environ[key];
+    if (v === undefined) throw new McmError(`--env ${key}: ${key} is not set in mcm's environment`);
+    return [key, v];
   });
 }
 
 export function parseWarmRequest(flags: WarmFlags, command: string[], defaults: WarmDefaults): WarmRequest {
+  if (flags.huggingFaceToken !== undefined) throw new McmError(TOKEN_IN_ARGV);
   const common = {
     hostCacheDir: flags.hostCacheDir ?? "./",
     output: flags.output ?? "warmed_cache.tar.gz",
     tarball: flags.tarball === true,
     timeout: flags.timeout !== undefined ? { ms: parseDuration(flags.timeout), text: flags.timeout } : undefined,
-    env: parseEnvPairs(flags.env),
+    env: parseEnvPairs(flags.env, defaults.environ),
   };
   if (command.length > 0) {
     const wrong = CONTAINER_ONLY.filter(([k]) => flags[k] !== undefined && flags[k] !== false).map(([, f]) => f);
@@ -124,7 +142,10 @@ export function parseWarmRequest(flags: WarmFlags, command: string[], defaults: 
     throw new McmError(`--vllm_cache_dir must be an absolute path inside the container, not '${dir}'`);
   const prompts = flags.prompt ?? [];
   if (prompts.some((p) => p.trim() === "")) throw new McmError("--prompt needs some text");
-  const token = flags.huggingFaceToken ?? defaults.envToken;
+  const file = flags.huggingFaceTokenFile;
+  if (file !== undefined && !defaults.readTokenFile)
+    throw new McmError("--hugging-face-token-file cannot be read here");
+  const token = file !== undefined ? defaults.readTokenFile?.(file) : defaults.envToken;
   return {
     ...common,
     hfToken: token === "" ? undefined : token,

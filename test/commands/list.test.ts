@@ -335,3 +335,27 @@ describe("--name with [ in it", () => {
     assert.deepEqual(pick("odd*"), ["odd1_kernel", "odd[1]_kernel", "oddx_kernel"]);
   });
 });
+
+describe("text from a cache is escaped in the table", () => {
+  it("a name with an OSC title sequence and a newline prints as \\x1b, \\x07 and \\n; --json keeps it", () => {
+    const db = dbIn(tempDir());
+    const root = tempDir();
+    const evil = "evil\u001b]0;pwned\u0007\nname";
+    const k = ROCM_KERNEL(base32Key(300));
+    writeKernel(root, {
+      ...k,
+      name: "evil",
+      metadata: { ...(k.metadata as object), name: evil, triton_version: "3\r6" },
+    });
+    assert.equal(mcm(["index", "--cache-dir", root], { db }).code, 0);
+    const r = mcm(["list", "--cache-dir", root], { db });
+    assert.equal(r.code, 0, r.stderr);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the attack is the control characters
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f]/);
+    assert.equal(r.stdout.trim().split("\n").length, 3, "header, one row, the total");
+    assert.ok(r.stdout.includes("evil\\x1b]0;pwned\\x07\\nname"), r.stdout);
+    assert.ok(r.stdout.includes("3\\r6"), r.stdout);
+    const j = JSON.parse(mcm(["list", "--cache-dir", root, "--json"], { db }).stdout) as K[];
+    assert.equal(j[0]?.name, evil);
+  });
+});

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { dbIn, mcm, mcmJson } from "../helpers/cli.js";
 import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
+import { base32Key, ROCM_KERNEL, writeKernel } from "../helpers/synthetic.js";
 
 after(cleanupTemp);
 
@@ -108,5 +110,31 @@ describe("mcm stats", () => {
     }
     assert.match(r.stdout, /^14 kernels, 112 files, [\d.]+ MiB$/m);
     assert.match(r.stdout, /14 kernels have stale group paths/);
+  });
+});
+
+describe("mcm show: text from a cache", () => {
+  it("control characters in the name, metadata and file names are escaped; --json keeps them", () => {
+    const db = dbIn(tempDir());
+    const root = tempDir();
+    const evil = "evil\u001b]0;pwned\u0007\nname";
+    const k = ROCM_KERNEL(base32Key(301));
+    const folder = writeKernel(root, {
+      ...k,
+      name: "evil",
+      metadata: { ...(k.metadata as object), name: evil, note: "x\u009b31m\u2028y" },
+    });
+    writeFileSync(join(folder, "evil\u001b[2J.ptx"), "ptx");
+    assert.equal(mcm(["index", "--cache-dir", root], { db }).code, 0);
+    const r = mcm(["show", k.key], { db });
+    assert.equal(r.code, 0, r.stderr);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the attack is the control characters
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+    assert.ok(r.stdout.startsWith(`evil\\x1b]0;pwned\\x07\\nname  ${k.key}\n`), r.stdout);
+    assert.ok(r.stdout.includes("evil\\x1b[2J.ptx"), r.stdout);
+    assert.ok(r.stdout.includes("x\\x9b31m\\u2028y"), r.stdout);
+    const j = mcmJson<{ name: string; metadata: { name: string } }>(["show", k.key], { db });
+    assert.equal(j.name, evil);
+    assert.equal(j.metadata.name, evil);
   });
 });

@@ -1,8 +1,8 @@
 // `mcm warm` in container mode against real podman. The image stands in for vLLM (see helpers/podman.ts).
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { dbIn, mcm } from "../helpers/cli.js";
@@ -37,6 +37,39 @@ function warm(args: string[], env: Record<string, string> = {}) {
   return { ...r, host };
 }
 
+function tokenFile(): string {
+  const f = join(tempDir(), "token");
+  writeFileSync(f, `${TOKEN}\n`, { mode: 0o600 });
+  return f;
+}
+
+/** Watches every process's argv while `child` runs: which held the token, and whether the engine ran. */
+async function argvWhileRunning(child: ChildProcess) {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d) => (stdout += d));
+  child.stderr?.on("data", (d) => (stderr += d));
+  const leaks: string[] = [];
+  let sawEngine = false;
+  const scan = setInterval(() => {
+    for (const pid of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+      let cmd = "";
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+      } catch {
+        continue;
+      }
+      if (cmd.includes(TOKEN)) leaks.push(cmd);
+      if (cmd.includes("podman run") && cmd.includes("-e HF_TOKEN ")) sawEngine = true;
+    }
+  }, 200);
+  const code = await new Promise<number | null>((res) => child.on("close", res));
+  clearInterval(scan);
+  return { code, stdout, stderr, leaks, sawEngine };
+}
+
+const TOKEN_SHA = createHash("sha256").update(TOKEN).digest("hex");
+
 function containers(): string[] {
   return podman(p, ["ps", "-a", "--format", "{{.Names}}"]).stdout.split("\n").filter(Boolean);
 }
@@ -60,8 +93,8 @@ describe("mcm warm (podman)", { skip }, () => {
         "512",
         "--env",
         "EXTRA=hello",
-        "--hugging-face-token",
-        TOKEN,
+        "--hugging-face-token-file",
+        tokenFile(),
         "--json",
       ],
       {},
@@ -119,33 +152,59 @@ describe("mcm warm (podman)", { skip }, () => {
       [BIN, "warm", "--no-gpu", "--image", FAKE_VLLM_IMAGE, "--host-cache-dir", host, "--env", "FAKE_SLEEP=3"],
       { env: { ...process.env, ...p.env, MCM_DB: dbIn(tempDir()), HF_TOKEN: TOKEN, NO_COLOR: "1" } },
     );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const leaks: string[] = [];
-    let sawEngine = false;
-    const scan = setInterval(() => {
-      for (const pid of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
-        let cmd = "";
-        try {
-          cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-        } catch {
-          continue;
-        }
-        if (cmd.includes(TOKEN)) leaks.push(cmd);
-        if (cmd.includes("podman run") && cmd.includes("-e HF_TOKEN ")) sawEngine = true;
-      }
-    }, 200);
-    const code = await new Promise<number | null>((res) => child.on("close", res));
-    clearInterval(scan);
+    const { code, stdout, stderr, leaks, sawEngine } = await argvWhileRunning(child);
     assert.equal(code, 0, stderr);
     assert.deepEqual(leaks, []);
     assert.ok(sawEngine, "saw `podman run ... -e HF_TOKEN` while it ran");
-    assert.match(stderr, new RegExp(`token sha256 ${createHash("sha256").update(TOKEN).digest("hex")}`));
+    assert.match(stderr, new RegExp(`token sha256 ${TOKEN_SHA}`));
     assert.match(stdout, /^Warmed facebook\/opt-125m in .*: 55 kernels, /);
     assert.match(stdout, /cuda 90 \(warp 32\): 55 kernels/);
     assert.ok(!stdout.includes(TOKEN) && !stderr.includes(TOKEN));
+  });
+
+  it("--hugging-face-token-file (a file, or - for stdin): the token reaches the container, never any argv", async () => {
+    for (const from of ["file", "stdin"] as const) {
+      const args = ["--hugging-face-token-file", from === "file" ? tokenFile() : "-"];
+      const child = spawn(
+        process.execPath,
+        [BIN, "warm", "--no-gpu", "--image", FAKE_VLLM_IMAGE, "--host-cache-dir", tempDir(), ...args],
+        { env: { ...process.env, ...p.env, MCM_DB: dbIn(tempDir()), HF_TOKEN: "", FAKE_SLEEP: "2", NO_COLOR: "1" } },
+      );
+      if (from === "stdin") child.stdin?.end(`${TOKEN}\n`);
+      else child.stdin?.end();
+      const r = await argvWhileRunning(child);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.leaks, [], from);
+      assert.ok(r.sawEngine, `${from}: saw \`podman run ... -e HF_TOKEN\``);
+      assert.match(r.stderr, new RegExp(`token sha256 ${TOKEN_SHA}`), from);
+      assert.ok(!r.stdout.includes(TOKEN) && !r.stderr.includes(TOKEN));
+    }
+  });
+
+  it("--hugging-face-token VALUE is refused in one line that names HF_TOKEN and --hugging-face-token-file", () => {
+    for (const args of [["--hugging-face-token", TOKEN], [`--hugging-face-token=${TOKEN}`], ["--hugging-face-token"]]) {
+      const r = warm(["--no-gpu", "--image", FAKE_VLLM_IMAGE, ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, /^mcm: .*HF_TOKEN.*--hugging-face-token-file/);
+      assert.ok(!r.stderr.includes(TOKEN));
+      assert.deepEqual(readdirSync(r.host), [], "nothing ran");
+    }
+    const help = mcm(["warm", "--help"], { db: dbIn(tempDir()) }).stdout;
+    assert.match(help, /--hugging-face-token-file <path>/);
+    assert.match(help, /HF_TOKEN/);
+    assert.doesNotMatch(help, /--hugging-face-token </);
+  });
+
+  it("a missing or empty token file is one line, exit 2", () => {
+    const missingFile = warm(["--no-gpu", "--hugging-face-token-file", join(tempDir(), "nope")]);
+    assert.equal(missingFile.code, 2);
+    assert.match(missingFile.stderr, /^mcm: cannot read --hugging-face-token-file .*nope: no such file\n$/);
+    const empty = join(tempDir(), "empty");
+    writeFileSync(empty, "\n");
+    const e = warm(["--no-gpu", "--hugging-face-token-file", empty]);
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /^mcm: --hugging-face-token-file .*empty holds no token\n$/);
   });
 
   it("--tarball packs the warmed cache: the archive extracts to the same files and imports elsewhere", () => {
@@ -215,9 +274,11 @@ describe("mcm warm (podman)", { skip }, () => {
   });
 
   it("--dry-run prints the argv: CDI GPU, no --privileged, token hidden; nothing runs", () => {
-    const r = warm(["--dry-run", "--json", "--hugging-face-token", TOKEN, "--model", "EleutherAI/gpt-neo-125M"]);
+    const secrets = ["--env", "VLLM_API_KEY=sekrit1", "--env", "DB_PASSWORD=sekrit2", "--env", "EXTRA=shown"];
+    const r = warm(["--dry-run", "--json", "--model", "EleutherAI/gpt-neo-125M", ...secrets], { HF_TOKEN: TOKEN });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.stdout.includes(TOKEN));
+    assert.ok(!r.stdout.includes("sekrit"), r.stdout);
     const plan = JSON.parse(r.stdout) as { argv: string[]; env: Record<string, string>; image: string };
     assert.equal(plan.image, "docker.io/vllm/vllm-openai:latest");
     assert.ok(!plan.argv.includes("--privileged"));
@@ -226,12 +287,18 @@ describe("mcm warm (podman)", { skip }, () => {
       "nvidia.com/gpu=all",
     ]);
     assert.ok(plan.argv.includes("HF_TOKEN"));
-    assert.equal(plan.env.HF_TOKEN, "<hidden>");
+    assert.equal(plan.env.HF_TOKEN, "<redacted>");
+    assert.equal(plan.env.VLLM_API_KEY, "<redacted>");
+    assert.equal(plan.env.DB_PASSWORD, "<redacted>");
+    assert.equal(plan.env.EXTRA, "shown");
     assert.deepEqual(readdirSync(r.host), [], "a dry run creates nothing");
-    const human = warm(["--dry-run", "--hugging-face-token", TOKEN, "--tarball"]);
+    const human = warm(["--dry-run", "--hugging-face-token-file", tokenFile(), "--tarball", ...secrets]);
     assert.equal(human.code, 0, human.stderr);
     assert.ok(!human.stdout.includes(TOKEN));
-    assert.match(human.stdout, /HF_TOKEN=<hidden>/);
+    assert.ok(!human.stdout.includes("sekrit"), human.stdout);
+    assert.match(human.stdout, /env: HF_TOKEN=<redacted>/);
+    assert.match(human.stdout, /env: VLLM_API_KEY=<redacted>/);
+    assert.match(human.stdout, /env: EXTRA=shown/);
     assert.match(human.stdout, /then pack: .*warmed_cache\.tar\.gz/);
   });
 
@@ -325,7 +392,7 @@ describe("mcm warm (podman)", { skip }, () => {
     ]);
     assert.equal(a.code, 0, a.stderr);
     assert.match(JSON.parse(a.stdout).tarball, /\/my_gpt_neo_cache\.tar\.gz$/);
-    const b = warm(["--model", "Llama-3-8B", "--rocm", "--hugging-face-token", "hf_YOUR_TOKEN", "--dry-run", "--json"]);
+    const b = warm(["--model", "Llama-3-8B", "--rocm", "--dry-run", "--json"], { HF_TOKEN: "hf_YOUR_TOKEN" });
     assert.equal(b.code, 0, b.stderr);
     const plan = JSON.parse(b.stdout) as { argv: string[]; image: string };
     assert.equal(plan.image, "docker.io/rocm/vllm:latest");

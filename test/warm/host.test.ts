@@ -189,4 +189,33 @@ describe("mcm warm -- COMMAND (host mode)", () => {
     assert.match(plan.env.TRITON_CACHE_DIR as string, /cache_.*\/triton$/);
     assert.deepEqual(readdirSync(s.host), []);
   });
+
+  it("--dry-run shows secret-looking variables as <redacted>, as text and as JSON", () => {
+    const s = setup();
+    const secrets = ["--env", "VLLM_API_KEY=sekrit1", "--env", "GH_TOKEN=sekrit2", "--env", "EXTRA=shown"];
+    const args = ["warm", "--host-cache-dir", s.host, "--dry-run", ...secrets];
+    const human = mcm([...args, "--", "true"], { db: s.db });
+    assert.equal(human.code, 0, human.stderr);
+    assert.ok(!human.stdout.includes("sekrit"), human.stdout);
+    assert.match(human.stdout, /env: VLLM_API_KEY=<redacted>\n/);
+    assert.match(human.stdout, /env: GH_TOKEN=<redacted>\n/);
+    assert.match(human.stdout, /env: EXTRA=shown\n/);
+    const json = mcm([...args, "--json", "--", "true"], { db: s.db });
+    assert.equal(json.code, 0, json.stderr);
+    assert.ok(!json.stdout.includes("sekrit"));
+    assert.equal(JSON.parse(json.stdout).env.VLLM_API_KEY, "<redacted>");
+  });
+
+  it("--env NAME (no value) passes NAME from mcm's environment, so the value is in no argv", () => {
+    const s = setup();
+    const r = mcm(["warm", "--host-cache-dir", s.host, "--env", "EXTRA", "--", "python3", s.script, s.source], {
+      db: s.db,
+      env: { EXTRA: "from-env-42" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /workload: extra from-env-42/);
+    const unset = mcm(["warm", "--host-cache-dir", s.host, "--env", "MCM_UNSET_VAR", "--", "true"], { db: s.db });
+    assert.equal(unset.code, 2);
+    assert.equal(unset.stderr, "mcm: --env MCM_UNSET_VAR: MCM_UNSET_VAR is not set in mcm's environment\n");
+  });
 });

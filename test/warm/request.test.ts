@@ -35,9 +35,12 @@ describe("warm request", () => {
     assert.equal((r.target as ContainerTarget).engine, "docker");
     assert.equal(r.hfToken, "hf_env");
     assert.equal((parseWarmRequest({ rocm: true }, [], d).target as ContainerTarget).image, "cfg/rocm");
-    const f = parseWarmRequest({ image: "x/y", engine: "podman", huggingFaceToken: "hf_flag" }, [], d);
+    const f = parseWarmRequest({ image: "x/y", engine: "podman", huggingFaceTokenFile: "/t" }, [], {
+      ...d,
+      readTokenFile: (path) => `hf_file${path}`,
+    });
     assert.equal((f.target as ContainerTarget).image, "x/y");
-    assert.equal(f.hfToken, "hf_flag");
+    assert.equal(f.hfToken, "hf_file/t", "the file before HF_TOKEN");
     assert.equal((parseWarmRequest({ vllmCacheDir: "/a" }, [], {}).target as ContainerTarget).containerCacheDir, "/a");
     assert.equal(
       (parseWarmRequest({ vllm_cache_dir: "/b" }, [], {}).target as ContainerTarget).containerCacheDir,
@@ -50,7 +53,15 @@ describe("warm request", () => {
       () => parseWarmRequest({ tensorParallelSize: "0" }, [], {}),
       /--tensor-parallel-size needs a whole number above 0, not '0'/,
     );
-    assert.throws(() => parseWarmRequest({ env: ["NOVALUE"] }, [], {}), /--env needs KEY=VALUE, not 'NOVALUE'/);
+    assert.throws(() => parseWarmRequest({ env: ["NOVALUE"] }, [], {}), /--env NOVALUE: NOVALUE is not set/);
+    assert.deepEqual(parseWarmRequest({ env: ["A"] }, [], { environ: { A: "1" } }).env, [["A", "1"]]);
+    assert.throws(() => parseWarmRequest({ env: ["1A=sekrit"] }, [], {}), /--env needs KEY=VALUE or KEY, not '1A'$/);
+    for (const huggingFaceToken of ["hf_x", true]) {
+      assert.throws(
+        () => parseWarmRequest({ huggingFaceToken }, [], {}),
+        /set HF_TOKEN or use --hugging-face-token-file/,
+      );
+    }
     assert.throws(() => parseWarmRequest({ timeout: "soon" }, [], {}), /invalid duration 'soon'/);
     assert.throws(() => parseWarmRequest({ vllm_cache_dir: "rel" }, [], {}), /absolute path inside the container/);
     assert.throws(
