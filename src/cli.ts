@@ -2,6 +2,9 @@
 import { Command, CommanderError, Option } from "commander";
 import type { GlobalOptions } from "./commands/context.js";
 import { McmError } from "./core/errors.js";
+import { parseWholeNumber, refuseEmpty } from "./core/flags.js";
+import { shortenLongRuns } from "./core/short-path.js";
+import { databaseError } from "./db/errors.js";
 import { setVerbosity, verbosity } from "./log.js";
 import { VERSION } from "./version.js";
 
@@ -39,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       "Model Cache Manager: index, search, prune, pre-warm and ship GPU-kernel caches (Triton, Inductor, vLLM)",
     )
     .version(VERSION, "-V, --version")
-    .option("--db <path>", "index database (env MCM_DB)")
+    .option("--db <path>", "index database (env MCM_DB; an empty MCM_DB counts as unset, an empty --db is refused)")
     .option(
       "-v, --verbose",
       "more logging on stderr: -v warnings, -vv info, -vvv debug",
@@ -50,6 +53,15 @@ export async function main(argv: string[]): Promise<number> {
     .showSuggestionAfterError()
     .exitOverride();
   program.configureOutput({ outputError: (s, write) => write(s.replace(/^error:/, "mcm: error:")) });
+  // an empty path (`--cache-dir "$UNSET"`) would mean the current folder: refused for every command
+  program.hook("preAction", (_program, command) => {
+    for (const cmd of [program, command]) {
+      for (const opt of cmd.options) {
+        if (/<(path|file|dir|folder)>/.test(opt.flags))
+          refuseEmpty(opt.long ?? opt.flags, cmd.getOptionValue(opt.attributeName()));
+      }
+    }
+  });
 
   let code = 0;
   const globals = (): GlobalOptions => {
@@ -75,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
 
   addFilterOptions(program.command("list").description("list indexed kernels, refreshing what changed on disk"))
     .option("--sort <field[:desc]>", "name, size, modified, hits, last-access, backend, arch, hash")
-    .option("--limit <n>", "at most N kernels")
+    .option("--limit <n>", "at most N kernels", (v) => parseWholeNumber("--limit", v))
     .option("--json", "print a JSON array")
     .action(async (o) => {
       code = await (await import("./commands/list.js")).run(o, globals());
@@ -140,9 +152,11 @@ export async function main(argv: string[]): Promise<number> {
     .option("-o, --output <path>", "archive written by --tarball (default warmed_cache.tar.gz)")
     .option("--host-cache-dir <path>", "folder that receives cache_<timestamp> (default ./)")
     .option(
-      "--hugging-face-token <text>",
-      "Hugging Face token (default: HF_TOKEN); passed only through the environment",
+      "--hugging-face-token-file <path>",
+      "read the Hugging Face token from PATH (- for stdin); else HF_TOKEN; it travels only in the environment",
     )
+    // refused with a message: a token in argv is visible in `ps`
+    .addOption(new Option("--hugging-face-token [text]").hideHelp())
     .option("--vllm_cache_dir <path>", "cache folder inside the container (default /root/.cache/vllm/)")
     .option("--vllm-cache-dir <path>", "same as --vllm_cache_dir")
     .option("--tarball", "pack the warmed cache into --output")
@@ -157,14 +171,18 @@ export async function main(argv: string[]): Promise<number> {
     .option("--tensor-parallel-size <n>", "GPUs to shard the model over")
     .option("--max-model-len <n>", "context length (smaller loads faster)")
     .option("--prompt <text>", "a prompt to generate from (repeatable)", collect)
-    .option("--env <KEY=VALUE>", "a variable for the workload (repeatable); values never appear in argv", collect)
+    .option(
+      "--env <KEY=VALUE|KEY>",
+      "a variable for the workload (repeatable); KEY alone takes mcm's own value, kept out of argv; --dry-run shows secret-looking ones as <redacted>",
+      collect,
+    )
     .option("--timeout <duration>", "stop the workload after: 30m, 2h")
     .option("--no-gpu", "no GPU devices in the container (CPU images)")
     .option("--dry-run", "print what would run and change nothing")
     .option("--json", "print the result (or the plan) as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  mcm warm --model EleutherAI/gpt-neo-125M --tarball --output my_gpt_neo_cache.tar.gz\n  mcm warm --model Llama-3-8B --rocm --hugging-face-token hf_YOUR_TOKEN\n  mcm warm --tarball -- python3 my_workload.py",
+      "\nExamples:\n  mcm warm --model EleutherAI/gpt-neo-125M --tarball --output my_gpt_neo_cache.tar.gz\n  mcm warm --model Llama-3-8B --rocm --hugging-face-token-file ~/.cache/huggingface/token\n  mcm warm --tarball -- python3 my_workload.py",
     )
     .action(async (command: string[], o) => {
       code = await (await import("./commands/warm.js")).run(o, command, globals());
@@ -206,6 +224,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("--cache-dir <path>", "import into this cache folder (default: the Triton or vLLM cache dir)")
     .option("--force", "import even when the image's targets do not match this machine's GPUs")
     .option("--dry-run", "fetch and verify, print what would be imported, change nothing")
+    .option(
+      "--max-size <size>",
+      "refuse, before downloading, an image whose layers list more than this: 500M, 20G, 1.5Gi (default: the temp folder's free space)",
+    )
     .option("--json", "print the result as JSON")
     .action(async (ref: string, o) => {
       code = await (await import("./commands/pull.js")).run(ref, o, globals());
@@ -254,6 +276,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("--cache-dir <path>", "destination (default: the default folder of the archive's layout)")
     .option("--root <folder>", "the folder inside the archive that holds the cache (default: detected)")
     .option("--to-origin", "import into the folder where the cache was compiled, so every absolute path in it holds")
+    .option(
+      "--max-size <size>",
+      "refuse an archive whose files add up to more: 2G, 500Mi (default: 20 times the archive's size, at least 1 GiB)",
+    )
     .option("--dry-run", "check the archive and print what would happen; write nothing")
     .option("--json", "print the result as JSON")
     .action(async (file: string, o) => {
@@ -283,12 +309,14 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof McmError) {
-      process.stderr.write(`mcm: ${e.message}\n`);
-      if (verbosity() >= 3) process.stderr.write(`${e.stack}\n`);
-      return e.exitCode;
+    const known =
+      e instanceof McmError ? e : databaseError(e, program.opts().db ?? (await import("./config.js")).defaultDbPath());
+    if (known) {
+      process.stderr.write(`mcm: ${shortenLongRuns(known.message)}\n`);
+      if (verbosity() >= 3) process.stderr.write(`${(e as Error).stack}\n`);
+      return known.exitCode;
     }
-    process.stderr.write(`mcm: unexpected error: ${(e as Error).message ?? e}\n`);
+    process.stderr.write(`mcm: unexpected error: ${shortenLongRuns(String((e as Error).message ?? e))}\n`);
     if (verbosity() >= 3) process.stderr.write(`${(e as Error).stack}\n`);
     else process.stderr.write("mcm: run with -vvv for the stack trace\n");
     return 2;

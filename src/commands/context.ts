@@ -3,6 +3,8 @@ import { defaultDbPath } from "../config.js";
 import { parseDuration } from "../core/duration.js";
 import { McmError, NothingMatched } from "../core/errors.js";
 import { type KernelFilters, parseNameFilter } from "../core/filters.js";
+import { parseWholeNumber, refuseEmpty } from "../core/flags.js";
+import { shortenLongRuns } from "../core/short-path.js";
 import type { IndexSummary, Mode, RootRow, ScanWarning } from "../core/types.js";
 import { IndexDb } from "../db/index.js";
 import { LAYOUT_NAMES } from "../layouts/index.js";
@@ -39,12 +41,23 @@ export interface Context {
 }
 
 export function openContext(g: GlobalOptions): Context {
+  refuseEmpty("--db", g.db); // better-sqlite3 reads "" as a throwaway database
   return {
     db: new IndexDb(g.db ?? defaultDbPath()),
     colors: makeColors(!g.color),
     out: (text) => process.stdout.write(`${text}\n`),
-    json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    json: (value) => process.stdout.write(`${jsonText(value)}\n`),
   };
+}
+
+/** JSON.stringify, whose RangeError (a value nested too deep for the stack, or too big) is one clear line. */
+function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value, null, 2);
+  } catch (e) {
+    if (e instanceof RangeError) throw new McmError(`cannot print the result as JSON: ${e.message}`);
+    throw e;
+  }
 }
 
 export function parseMode(mode: string | undefined): Mode {
@@ -54,9 +67,7 @@ export function parseMode(mode: string | undefined): Mode {
 }
 
 function parseCount(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v.trim())) throw new McmError(`${flag} needs a whole number, not '${v}'`);
-  return Number(v);
+  return v === undefined ? undefined : parseWholeNumber(flag, v);
 }
 
 export function parseFilters(o: FilterOptions): KernelFilters {
@@ -108,7 +119,7 @@ export async function indexedRoots(ctx: Context, filters: KernelFilters): Promis
 export function reportWarnings(warnings: ScanWarning[]): void {
   if (warnings.length === 0) return;
   if (verbosity() >= 1) {
-    for (const w of warnings) log.warn(`${w.path}: ${w.message}`);
+    for (const w of warnings) log.warn(shortenLongRuns(`${w.path}: ${w.message}`));
   } else {
     process.stderr.write(`${warnings.length} warning${warnings.length === 1 ? "" : "s"} (run with -v to see them)\n`);
   }

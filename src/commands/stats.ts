@@ -1,7 +1,10 @@
+import { tmpdir } from "node:os";
 import { summarizeUnits } from "../core/compile-units.js";
 import type { KernelFilters } from "../core/filters.js";
 import { UnitStore } from "../db/units.js";
+import { leftovers } from "../leftovers.js";
 import { size } from "../report/format.js";
+import { safeText } from "../report/safe-text.js";
 import { table } from "../report/table.js";
 import { type GlobalOptions, indexedRoots, openContext, parseFilters } from "./context.js";
 
@@ -22,6 +25,8 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
   const compileUnits = summarizeUnits(store.units(filters.cacheDir), models);
   const others = ctx.db.otherGroups(filters.cacheDir);
   const warnings = roots.flatMap((r) => ctx.db.warnings(r.path));
+  // what killed mcm runs left: trash, staging folders, downloads (removed by the next prune, import or pull)
+  const left = [...roots.map((r) => r.path), tmpdir()].flatMap((d) => leftovers(d));
   const lookups = t.hits + t.misses;
   const report = {
     roots: roots.map((r) => ({
@@ -55,6 +60,7 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
     topMisses: ctx.db.topMisses(roots.flatMap((r) => Object.keys(r.digests))),
     warningCount: warnings.length,
     warnings,
+    leftovers: left,
   };
   if (o.json) {
     ctx.json(report);
@@ -142,6 +148,13 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
     ctx.out(
       c.yellow(
         `vLLM compile folders whose vllm_compile_cache.py lists the artifacts at another path (a moved cache): ${report.staleVllmIndexFiles}; vLLM fails to start, or loads the old copy, until \`mcm relocate\` points them here`,
+      ),
+    );
+  }
+  if (left.length) {
+    ctx.out(
+      c.yellow(
+        `left by killed mcm runs: ${left.length} (${left.map((l) => safeText(l.path)).join(", ")}); the next prune, import or pull removes them`,
       ),
     );
   }

@@ -6,6 +6,7 @@ import { backendByName } from "../backends/index.js";
 import { McmError } from "../core/errors.js";
 import type { KernelFilters, SortSpec } from "../core/filters.js";
 import type { KernelFile, KernelRecord, KernelRow, OtherRecord, RootRow, ScanWarning } from "../core/types.js";
+import { databaseError } from "./errors.js";
 import { MIGRATIONS } from "./schema.js";
 
 /** Lookups of one key in one Triton dir, counted from hit logs. */
@@ -66,31 +67,38 @@ export class IndexDb {
     try {
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path);
+      // first: another mcm creating the same new database holds it locked for a moment
+      this.db.pragma("busy_timeout = 5000");
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = NORMAL");
       this.db.pragma("foreign_keys = ON");
-      this.db.pragma("busy_timeout = 5000");
       // a bigger page cache keeps index pages in memory during a big insert
       this.db.pragma("cache_size = -32768");
 
       this.migrate();
     } catch (e) {
       if (e instanceof McmError) throw e;
-      throw new McmError(`cannot open the index database ${path}: ${(e as Error).message}`);
+      throw databaseError(e, path) ?? new McmError(`cannot open the index database ${path}: ${(e as Error).message}`);
     }
   }
 
   private migrate(): void {
-    const version = this.db.pragma("user_version", { simple: true }) as number;
-    if (version > MIGRATIONS.length) {
-      throw new McmError(`index database ${this.path} was written by a newer mcm (schema ${version})`);
-    }
-    if (version === MIGRATIONS.length) return;
-    // one transaction for every step: all of them or none
-    this.db.transaction(() => {
-      for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v] as string);
-      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
-    })();
+    const current = () => {
+      const version = this.db.pragma("user_version", { simple: true }) as number;
+      if (version > MIGRATIONS.length) {
+        throw new McmError(`index database ${this.path} was written by a newer mcm (schema ${version})`);
+      }
+      return version;
+    };
+    if (current() === MIGRATIONS.length) return;
+    // every step in one write transaction, taken before the version is read again:
+    // of two processes opening a new database, the second sees the first's schema
+    this.db
+      .transaction(() => {
+        for (let v = current(); v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v] as string);
+        this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+      })
+      .immediate();
   }
 
   close(): void {

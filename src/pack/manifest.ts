@@ -2,12 +2,15 @@
 // lists every file with its size and sha256, so `mcm import` can refuse an
 // archive that was altered or truncated.
 import { McmError } from "../core/errors.js";
+import { jsonTooDeep, TOO_DEEP } from "../core/json-depth.js";
 import type { LayoutName } from "../core/types.js";
 import { LAYOUT_NAMES } from "../layouts/index.js";
 
 export const MANIFEST_NAME = "mcm-manifest.json";
 export const MANIFEST_FORMAT = "mcm-archive";
 export const MANIFEST_VERSION = 1;
+/** The biggest manifest read: about 100,000 files' records (a 50 MB one was parsed whole, then crashed). */
+export const MAX_MANIFEST_BYTES = 16 * 2 ** 20;
 
 export interface ManifestKernel {
   /** the kernel folder, relative to the cache root */
@@ -42,8 +45,16 @@ const fail = (why: string): never => {
   throw new McmError(`invalid ${MANIFEST_NAME}: ${why}`);
 };
 
+/** Refuses a manifest over MAX_MANIFEST_BYTES; callers that know its size early (a tar header) check it then. */
+export function checkManifestSize(bytes: number): void {
+  if (bytes > MAX_MANIFEST_BYTES)
+    fail(`${(bytes / 1e6).toFixed(1)} MB, over the ${MAX_MANIFEST_BYTES / 2 ** 20} MiB cap`);
+}
+
 /** Parses and checks a manifest; one clear error when it is not one mcm can trust. */
 export function parseManifest(text: string): Manifest {
+  checkManifestSize(Buffer.byteLength(text));
+  if (jsonTooDeep(text)) fail(TOO_DEEP); // fail() below stringifies records
   let m: Manifest;
   try {
     m = JSON.parse(text) as Manifest;

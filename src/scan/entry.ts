@@ -1,8 +1,20 @@
 // Reads one child of a Triton cache dir (a kernel folder, a launcher folder, ...)
 // with sync calls: a promise per file makes the walk several times slower.
-import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+} from "node:fs";
 import { backendByBinaryExt } from "../backends/index.js";
+import { jsonTooDeep } from "../core/json-depth.js";
 import type { EntryRecord, KernelRecord, LayoutName, OtherKind, ScanWarning, TritonDir } from "../core/types.js";
+import { CAPS, formatCap } from "../safe-fs.js";
 import { checkGroup, GROUP_RE, parseJson } from "./group.js";
 import { asObject, extOf, kernelFacts } from "./kernel-facts.js";
 import { errorCode, isInside, isMcmName, warn } from "./util.js";
@@ -26,7 +38,14 @@ function statFiles(dir: string, names: string[], root: string, warnings: ScanWar
   const files: RawFile[] = [];
   for (const name of names) {
     const p = `${dir}/${name}`;
-    const st = lstatSync(p, LSTAT);
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(p, LSTAT);
+    } catch (e) {
+      // ENAMETOOLONG, or EACCES in a folder that can be listed but not entered
+      warnings.push(warn(p, errorCode(e), `cannot read: ${(e as Error).message}`));
+      continue;
+    }
     if (!st) continue; // vanished while we looked
     if (st.isSymbolicLink()) {
       checkSymlink(p, root, warnings);
@@ -104,7 +123,8 @@ function classifyOther(key: string, names: string[]): OtherKind {
 }
 
 const READ_BUF = Buffer.allocUnsafe(1 << 16);
-const O_NOFOLLOW_RDONLY = constants.O_RDONLY | constants.O_NOFOLLOW;
+// O_NONBLOCK: a FIFO planted in a shared cache opens at once and reads as empty, never blocks a scan
+const O_NOFOLLOW_RDONLY = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
  * Reads a small file in three calls (open, read, close) into a shared buffer,
@@ -125,6 +145,11 @@ function readText(path: string, root: string, warnings: ScanWarning[]): { text: 
   try {
     const n = readSync(fd, READ_BUF, 0, READ_BUF.length, 0);
     if (n < READ_BUF.length) return { text: READ_BUF.toString("utf8", 0, n), size: n };
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > CAPS.jsonBytes) {
+      warnings.push(warn(path, "unreadable", `not read: not a regular file of at most ${formatCap(CAPS.jsonBytes)}`));
+      return null;
+    }
     const all = readFileSync(fd); // a positional read left the offset at 0
     return { text: all.toString("utf8"), size: all.length };
   } catch (e) {
@@ -164,9 +189,13 @@ function readKernel(
   };
 
   let meta: Json = {};
-  const metaText = readInto(metaName);
-  if (metaText !== null) meta = asObject(parseJson(`${path}/${metaName}`, metaText, warnings));
-  else if (!names.includes(metaName)) {
+  let metaText = readInto(metaName);
+  if (metaText !== null) {
+    const parsed = parseJson(`${path}/${metaName}`, metaText, warnings);
+    meta = asObject(parsed);
+    // too deep (parseJson warned): not kept in the index either, `show` would overflow the stack printing it
+    if (parsed === undefined && jsonTooDeep(metaText)) metaText = null;
+  } else if (!names.includes(metaName)) {
     warnings.push(
       warn(`${path}/${metaName}`, "missing-metadata", "kernel has no metadata file; Triton will recompile it"),
     );

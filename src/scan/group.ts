@@ -2,6 +2,7 @@
 // of the kernel's files, so a cache copied or moved elsewhere misses (or reads
 // the original's files) until those paths are rewritten. What "stale" means
 // and how a group file is rewritten both live here.
+import { jsonTooDeep, TOO_DEEP } from "../core/json-depth.js";
 import type { ScanWarning } from "../core/types.js";
 import { warn } from "./util.js";
 
@@ -11,6 +12,10 @@ const asObject = (v: unknown): Json => (v && typeof v === "object" && !Array.isA
 export const GROUP_RE = /^__grp__(.+)\.json$/;
 
 export function parseJson(path: string, text: string, warnings: ScanWarning[]): unknown {
+  if (jsonTooDeep(text)) {
+    warnings.push(warn(path, "bad-json", `${TOO_DEEP}: not read`));
+    return undefined;
+  }
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -130,6 +135,7 @@ export function groupWithout(text: string, goes: string[] | "all"): string | nul
 }
 
 function groupDoc(text: string): (Json & { child_paths: Json | unknown[] }) | null {
+  if (jsonTooDeep(text)) return null; // pythonJson recurses
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -10,6 +10,7 @@ import { UnitStore } from "../db/units.js";
 import { hitDirs, ingestHits } from "../hits/ingest.js";
 import { emptyWalk, layoutFor, NO_VLLM } from "../layouts/index.js";
 import { log } from "../log.js";
+import { plural } from "../report/format.js";
 import { readArtifact } from "./artifact.js";
 import { resolveCacheDir } from "./cache-dir.js";
 import { modelOf, readCompileDir } from "./compile-dir.js";
@@ -44,7 +45,7 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
   lap(`walked the layout (${layout.name})`);
   const knownBefore = db.countEntries(root);
   const oldDigests = (knownBefore > 0 && db.root(root)?.digests) || {};
-  lap(`the index holds ${knownBefore} entries`);
+  lap(`the index holds ${plural(knownBefore, "entry")}`);
   const batches: EntryBatch[] = [];
   const structural: ScanWarning[] = [...walk.warnings];
   for (const dir of walk.tritonDirs) {
@@ -70,13 +71,13 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
     }
   }
   const entries = batches.reduce((n, b) => n + b.names.length, 0);
-  lap(`listed ${entries} entries`);
+  lap(`listed ${plural(entries, "entry")}`);
   // every Triton dir gets an entry: refresh reads its hit logs even while it is empty
   const digests: Record<string, Record<string, number>> = Object.fromEntries(walk.tritonDirs.map((d) => [d.path, {}]));
   const counts = await readAll(batches, entries, db, opts, (b, c) => {
     digests[b.dir.path] = Object.assign(digests[b.dir.path] ?? {}, c.digests);
   });
-  lap(`checked ${entries} entries: ${counts.added + counts.updated} read`);
+  lap(`checked ${plural(entries, "entry")}: ${counts.added + counts.updated} read`);
   // compile units are read before the write lock is taken: only those that changed
   const units = new UnitStore(db);
   const unitsBefore = units.states(root);

@@ -1,7 +1,9 @@
+import { shortenLongRuns } from "../core/short-path.js";
 import type { ScanWarning, WarningCode } from "../core/types.js";
 
+/** `path` kept whole (for --json); the paths inside `message` shortened (ENAMETOOLONG quotes a huge one). */
 export function warn(path: string, code: WarningCode, message: string): ScanWarning {
-  return { path, code, message };
+  return { path, code, message: shortenLongRuns(message) };
 }
 
 export function errorCode(e: unknown): WarningCode {

@@ -4,6 +4,7 @@
 // one warning, and its bytes still count.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { crc32 } from "node:zlib";
+import { jsonTooDeep } from "../core/json-depth.js";
 import type { ScanWarning, UnitRecord, UnitSpec } from "../core/types.js";
 import { type ByteSource, fileSource } from "./byte-source.js";
 import { GROUP_RE } from "./group.js";
@@ -134,6 +135,7 @@ function embedded(k: BundledKernel): EmbeddedKernel[] {
   );
   if (!metaFile?.content || metaFile.content.length > MAX_METADATA_BYTES) return [];
   const text = utf8.decode(metaFile.content);
+  if (jsonTooDeep(text)) return []; // as for malformed JSON: `show` could not print it
   let meta: Record<string, unknown>;
   try {
     meta = asObject(JSON.parse(text));
