@@ -10,6 +10,7 @@ import { IndexDb } from "../db/index.js";
 import { LAYOUT_NAMES } from "../layouts/index.js";
 import { log, verbosity } from "../log.js";
 import { type Colors, makeColors } from "../report/colors.js";
+import { safeText } from "../report/safe-text.js";
 import { resolveCacheDir } from "../scan/cache-dir.js";
 import { refreshRoots } from "../scan/refresh.js";
 
@@ -119,7 +120,7 @@ export async function indexedRoots(ctx: Context, filters: KernelFilters): Promis
 export function reportWarnings(warnings: ScanWarning[]): void {
   if (warnings.length === 0) return;
   if (verbosity() >= 1) {
-    for (const w of warnings) log.warn(shortenLongRuns(`${w.path}: ${w.message}`));
+    for (const w of warnings) log.warn(safeText(shortenLongRuns(`${w.path}: ${w.message}`)));
   } else {
     process.stderr.write(`${warnings.length} warning${warnings.length === 1 ? "" : "s"} (run with -v to see them)\n`);
   }

@@ -1,4 +1,5 @@
 import { McmError, NothingMatched } from "../core/errors.js";
+import { jsonTooDeep } from "../core/json-depth.js";
 import { UnitStore } from "../db/units.js";
 import { age, iso, size } from "../report/format.js";
 import { kernelJson } from "../report/kernel-json.js";
@@ -25,7 +26,8 @@ export async function run(prefix: string, o: { json?: boolean; cacheDir?: string
   const { files, metadata } = ctx.db.kernelBlob(k.path);
   let meta: unknown = null;
   try {
-    meta = metadata === null ? null : JSON.parse(metadata);
+    // an older index may hold metadata nested too deep to print: shown as its text
+    meta = metadata === null ? null : jsonTooDeep(metadata) ? metadata : JSON.parse(metadata);
   } catch {
     meta = metadata; // malformed on disk: shown as the text it is
   }

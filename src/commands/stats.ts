@@ -71,7 +71,7 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
   const groups = (head: string, rows: { key: string; kernels: number; bytes: number }[]) =>
     table(
       [head, "KERNELS", "SIZE"],
-      rows.map((r) => [r.key, r.kernels, size(r.bytes)]),
+      rows.map((r) => [safeText(r.key), r.kernels, size(r.bytes)]),
       [1, 2],
     );
 
@@ -86,7 +86,7 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
     ctx.out(
       table(
         ["NAME", "MISSES", "HITS"],
-        report.topMisses.map((m) => [m.name, m.misses, m.hits]),
+        report.topMisses.map((m) => [safeText(m.name ?? ""), m.misses, m.hits]),
         [1, 2],
       ),
     );

@@ -136,5 +136,11 @@ describe("mcm show: text from a cache", () => {
     const j = mcmJson<{ name: string; metadata: { name: string } }>(["show", k.key], { db });
     assert.equal(j.name, evil);
     assert.equal(j.metadata.name, evil);
+    // stats names the kernel in its top names
+    const st = mcm(["stats", "--cache-dir", root], { db });
+    assert.equal(st.code, 0, st.stderr);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the attack is the control characters
+    assert.doesNotMatch(st.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+    assert.ok(st.stdout.includes("evil\\x1b]0;pwned"), st.stdout);
   });
 });
