@@ -2,10 +2,11 @@
 // folder it was unpacked to, or an AOT `model` file) and the Triton kernels it
 // embeds. Never executes or unpickles anything; a unit that cannot be read is
 // one warning, and its bytes still count.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, readdirSync, readSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import { jsonTooDeep } from "../core/json-depth.js";
 import type { ScanWarning, UnitRecord, UnitSpec } from "../core/types.js";
+import { NotPlainFile, openPlain } from "../safe-fs.js";
 import { type ByteSource, fileSource } from "./byte-source.js";
 import { GROUP_RE } from "./group.js";
 import { asObject, type KernelFacts, kernelFacts } from "./kernel-facts.js";
@@ -33,7 +34,6 @@ export const MAX_UNIT_BYTES = 2 * 1024 ** 3;
 const MAX_METADATA_BYTES = 1 << 20;
 const MAX_FOLDER_FILES = 100_000;
 
-const O_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const utf8 = new TextDecoder("utf-8");
 
 /**
@@ -168,17 +168,21 @@ interface OpenFile {
 export function openCapped(path: string, warnings: ScanWarning[]): OpenFile | null {
   let fd: number;
   try {
-    fd = openSync(path, O_READ);
+    fd = openPlain(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ELOOP") warnings.push(warn(path, "unreadable", "is a symbolic link; not followed"));
-    else if (code !== "ENOENT") warnings.push(warn(path, errorCode(e), `cannot read: ${(e as Error).message}`));
+    if (e instanceof NotPlainFile) {
+      const link = e.kind === "a symbolic link";
+      warnings.push(
+        warn(path, "unreadable", link ? "is a symbolic link; not followed" : "is not a regular file; not read"),
+      );
+    } else if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
+      warnings.push(warn(path, errorCode(e), `cannot read: ${(e as Error).message}`));
+    }
     return null;
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) warnings.push(warn(path, "unreadable", "is not a regular file; not read"));
-    else if (st.size > MAX_UNIT_BYTES)
+    if (st.size > MAX_UNIT_BYTES)
       warnings.push(
         warn(path, "unreadable", `is ${st.size} bytes, over the ${MAX_UNIT_BYTES}-byte cap; sized, not read`),
       );
@@ -215,19 +219,13 @@ export function readFileCapped(path: string, warnings: ScanWarning[]): { data: B
 function isPickleFile(path: string): boolean {
   let fd: number;
   try {
-    fd = openSync(path, O_READ);
+    fd = openPlain(path);
   } catch {
     return false;
   }
   try {
     const b = Buffer.alloc(2);
-    return (
-      fstatSync(fd).isFile() &&
-      readSync(fd, b, 0, 2, 0) === 2 &&
-      b[0] === 0x80 &&
-      (b[1] as number) >= 2 &&
-      (b[1] as number) <= 5
-    );
+    return readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x80 && (b[1] as number) >= 2 && (b[1] as number) <= 5;
   } finally {
     closeSync(fd);
   }
