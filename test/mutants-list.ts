@@ -557,11 +557,11 @@ export const MUTANTS: Mutant[] = [
   },
   {
     id: "H11",
-    what: "import: a destination folder swapped for a link since the plan is written through",
-    file: "src/pack/import.ts",
-    from: "if (!mkdirInRoot(dest, posix.dirname(to))) {",
-    to: "if (!mkdirSync(posix.dirname(to), { recursive: true }) && false) {",
-    tests: ["test/pack/import-hostile.test.ts"],
+    what: "the real-folder check follows links: a destination folder swapped for a link since the plan is written through",
+    file: "src/safe-fs.ts",
+    from: "const st = lstatSync(d, { throwIfNoEntry: false });",
+    to: 'const st = lstatSync(d, { throwIfNoEntry: false });\n    if (st?.isSymbolicLink()) {\n      ids.push("link");\n      continue;\n    }',
+    tests: ["test/pack/import-hostile.test.ts", "test/pack/relocate-hostile.test.ts"],
   },
   {
     id: "H12",
