@@ -1,9 +1,11 @@
 import { McmError } from "../core/errors.js";
 import { SORT_FIELDS, type SortField, type SortSpec } from "../core/filters.js";
+import type { KernelRow } from "../core/types.js";
 import { age, shortHash, size } from "../report/format.js";
 import { kernelJson } from "../report/kernel-json.js";
 import { safeText } from "../report/safe-text.js";
-import { table } from "../report/table.js";
+import { writeJsonArray } from "../report/stream.js";
+import { streamTable } from "../report/table.js";
 import {
   type FilterOptions,
   freshIndex,
@@ -16,7 +18,8 @@ import {
 
 export interface ListOptions extends FilterOptions {
   sort?: string;
-  limit?: string;
+  /** parsed at the edge (cli.ts) */
+  limit?: number;
   json?: boolean;
 }
 
@@ -36,24 +39,26 @@ export function parseSort(text: string | undefined): SortSpec | undefined {
 export async function run(o: ListOptions, g: GlobalOptions): Promise<number> {
   const filters = parseFilters(o);
   const sort = parseSort(o.sort);
-  if (o.limit !== undefined && !/^\d+$/.test(o.limit))
-    throw new McmError(`--limit needs a whole number, not '${o.limit}'`);
   const ctx = openContext(g);
   const refreshed = await freshIndex(ctx, filters.cacheDir, filters.mode);
   reportWarnings(refreshed.flatMap((s) => s.warnings));
   scopedRoots(ctx, undefined);
-  const rows = ctx.db.queryKernels(filters, sort, o.limit !== undefined ? Number(o.limit) : undefined);
+  const limit = o.limit;
+  const rows = () => ctx.db.iterateKernels(filters, sort, limit);
+  const write = (text: string) => process.stdout.write(text);
+  // the totals come from SQL: the rows themselves stream, one at a time
+  const totals = ctx.db.listingTotals(filters, sort, limit);
   // no match is an answer, not a failure: one line on stderr, exit 0
-  if (rows.length === 0) process.stderr.write("no kernels match\n");
+  if (totals.kernels === 0) process.stderr.write("no kernels match\n");
   if (o.json) {
-    ctx.json(rows.map(kernelJson));
+    writeJsonArray(map(rows(), kernelJson), write);
     return 0;
   }
-  if (rows.length === 0) return 0;
+  if (totals.kernels === 0) return 0;
   const c = ctx.colors;
   const now = Date.now();
   // kernels inside vLLM artifacts: how many artifacts embed each
-  const units = rows.some((k) => k.embedded > 0);
+  const units = totals.inUnits > 0;
   const head = [
     "HASH",
     "NAME",
@@ -67,30 +72,29 @@ export async function run(o: ListOptions, g: GlobalOptions): Promise<number> {
     "HITS",
     "LAST ACCESS",
   ];
-  ctx.out(
-    table(
-      units ? [...head, "IN UNITS"] : head,
-      rows.map((k) => [
-        k.staleGroupPaths ? c.yellow(`${shortHash(k.key)}*`) : shortHash(k.key),
-        // text from the cache, escaped: a name may hold terminal escapes
-        c.bold(safeText(k.name)),
-        safeText(k.backend),
-        safeText(k.arch),
-        safeText(k.tritonVersion ?? "-"),
-        k.numWarps ?? "-",
-        k.numStages ?? "-",
-        size(k.totalSize),
-        age(k.modifiedTime, now),
-        k.hits,
-        age(k.lastAccess, now),
-        ...(units ? [k.embedded || "-"] : []),
-      ]),
-      units ? [5, 6, 7, 9, 11] : [5, 6, 7, 9],
-    ),
+  const cells = (k: KernelRow) => [
+    k.staleGroupPaths ? c.yellow(`${shortHash(k.key)}*`) : shortHash(k.key),
+    // text from the cache, escaped: a name may hold terminal escapes
+    c.bold(safeText(k.name)),
+    safeText(k.backend),
+    safeText(k.arch),
+    safeText(k.tritonVersion ?? "-"),
+    k.numWarps ?? "-",
+    k.numStages ?? "-",
+    size(k.totalSize),
+    age(k.modifiedTime, now),
+    k.hits,
+    age(k.lastAccess, now),
+    ...(units ? [k.embedded || "-"] : []),
+  ];
+  streamTable(
+    units ? [...head, "IN UNITS"] : head,
+    () => map(rows(), cells),
+    units ? [5, 6, 7, 9, 11] : [5, 6, 7, 9],
+    write,
   );
-  const bytes = rows.reduce((s, k) => s + k.totalSize, 0);
-  const stale = rows.filter((k) => k.staleGroupPaths).length;
-  ctx.out(c.dim(`${rows.length} kernel${rows.length === 1 ? "" : "s"}, ${size(bytes)}`));
+  const stale = totals.stale;
+  ctx.out(c.dim(`${totals.kernels} kernel${totals.kernels === 1 ? "" : "s"}, ${size(totals.bytes)}`));
   if (stale) {
     ctx.out(
       c.yellow(
@@ -99,4 +103,8 @@ export async function run(o: ListOptions, g: GlobalOptions): Promise<number> {
     );
   }
   return 0;
+}
+
+function* map<T, U>(items: Iterable<T>, f: (t: T) => U): Generator<U> {
+  for (const t of items) yield f(t);
 }

@@ -390,11 +390,29 @@ export class IndexDb {
   }
 
   queryKernels(f: KernelFilters, sort?: SortSpec, limit?: number, now = Date.now()): KernelRow[] {
-    const { where, args } = filterSql(f, now);
-    const order = sort ? `${SORT_COLUMNS[sort.field]} ${sort.desc ? "DESC" : "ASC"}, ` : "";
-    const lim = limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(limit))}` : "";
-    const sql = `SELECT ${KERNEL_COLUMNS} FROM kernels ${where} ORDER BY ${order}name, modified_time DESC, path${lim}`;
-    return (this.db.prepare(sql).all(...args) as Raw[]).map(toKernelRow);
+    return [...this.iterateKernels(f, sort, limit, now)];
+  }
+
+  /** queryKernels one row at a time: a listing of every kernel holds one row in memory, not all. */
+  *iterateKernels(f: KernelFilters, sort?: SortSpec, limit?: number, now = Date.now()): Generator<KernelRow> {
+    const { sql, args } = listingSql(KERNEL_COLUMNS, f, sort, limit, now);
+    for (const r of this.db.prepare(sql).iterate(...args) as Iterable<Raw>) yield toKernelRow(r);
+  }
+
+  /** What a listing (the same filters, order and limit) adds up to, from SQL. */
+  listingTotals(f: KernelFilters, sort?: SortSpec, limit?: number, now = Date.now()) {
+    // without a limit the order changes nothing: no sort
+    const { sql, args } =
+      limit === undefined
+        ? {
+            sql: `SELECT total_size, stale_group, embedded FROM kernels ${filterSql(f, now).where}`,
+            args: filterSql(f, now).args,
+          }
+        : listingSql("total_size, stale_group, embedded", f, sort, limit, now);
+    return this.db
+      .prepare(`SELECT count(*) AS kernels, coalesce(sum(total_size), 0) AS bytes,
+          coalesce(sum(stale_group), 0) AS stale, coalesce(max(embedded > 0), 0) AS inUnits FROM (${sql})`)
+      .get(...args) as { kernels: number; bytes: number; stale: number; inUnits: number };
   }
 
   /** Kernels whose key (folder name) starts with `prefix`, case-insensitive. */
@@ -508,6 +526,20 @@ function parseFiles(text: string): KernelFile[] {
 /** `*` and `?` keep their meaning; `[`, which SQLite's GLOB reads as a character class, matches itself. */
 function sqliteGlob(pattern: string): string {
   return pattern.replaceAll("[", "[[]");
+}
+
+/** The SELECT of a kernel listing: `columns` of the kernels that match, in list's order, at most `limit`. */
+function listingSql(
+  columns: string,
+  f: KernelFilters,
+  sort: SortSpec | undefined,
+  limit: number | undefined,
+  now: number,
+) {
+  const { where, args } = filterSql(f, now);
+  const order = sort ? `${SORT_COLUMNS[sort.field]} ${sort.desc ? "DESC" : "ASC"}, ` : "";
+  const lim = limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(limit))}` : "";
+  return { sql: `SELECT ${columns} FROM kernels ${where} ORDER BY ${order}name, modified_time DESC, path${lim}`, args };
 }
 
 function filterSql(f: KernelFilters, now: number): { where: string; args: unknown[] } {

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { writeJsonArray } from "../../src/report/stream.js";
+import { streamTable, table } from "../../src/report/table.js";
+
+const collect = (f: (write: (s: string) => void) => void) => {
+  const parts: string[] = [];
+  f((s) => parts.push(s));
+  return { text: parts.join(""), writes: parts.length };
+};
+
+describe("streamed output", () => {
+  it("a JSON array written item by item is what JSON.stringify(array, null, 2) prints", () => {
+    for (const items of [[], [{ a: 1 }], [{ a: [1, { b: "x\ny" }], c: null }, 2, "s", { d: {} }]]) {
+      assert.equal(collect((w) => writeJsonArray(items, w)).text, `${JSON.stringify(items, null, 2)}\n`);
+    }
+  });
+
+  it("a big array goes out in chunks, not in one write", () => {
+    const items = Array.from({ length: 20_000 }, (_, i) => ({ i, name: "k".repeat(100) }));
+    const out = collect((w) => writeJsonArray(items, w));
+    assert.ok(out.writes > 1, `${out.writes} writes`);
+    assert.deepEqual(JSON.parse(out.text), items);
+  });
+
+  it("a streamed table is the table, with the same widths, read twice", () => {
+    const head = ["A", "LONGER", "N"];
+    const rows = [
+      ["x", "y", 1],
+      ["a much longer cell", "", 12345],
+    ];
+    let reads = 0;
+    const text = collect((w) =>
+      streamTable(
+        head,
+        () => {
+          reads++;
+          return rows;
+        },
+        [2],
+        w,
+      ),
+    ).text;
+    assert.equal(text, `${table(head, rows, [2])}\n`);
+    assert.equal(reads, 2);
+  });
+});
