@@ -54,7 +54,8 @@ process.exitCode = await main(process.argv.slice(2));
 /** Runs `node <bin> ...args` and reports its wall time and peak RSS. */
 export interface RssRunner {
   method: string;
-  run(args: string[], env?: NodeJS.ProcessEnv): Timed & { rssKb: number };
+  /** `capture` false: stdout goes to /dev/null (a listing of every kernel is big) */
+  run(args: string[], env?: NodeJS.ProcessEnv, capture?: boolean): Timed & { rssKb: number };
 }
 
 export function rssRunner(bin: string, cliModule: string, rssFile: string): RssRunner {
@@ -68,10 +69,10 @@ export function rssRunner(bin: string, cliModule: string, rssFile: string): RssR
   if (hasGnuTime()) {
     return {
       method: "/usr/bin/time -f %M",
-      run(args, env) {
+      run(args, env, capture = true) {
         rmSync(rssFile, { force: true });
         const t = timed("/usr/bin/time", ["-f", "%M", "-o", rssFile, process.execPath, bin, ...args], {
-          capture: true,
+          capture,
           env,
         });
         return { ...t, rssKb: readRss() };
@@ -82,10 +83,10 @@ export function rssRunner(bin: string, cliModule: string, rssFile: string): RssR
   writeFileSync(wrapper, RSS_WRAPPER);
   return {
     method: "in-process wrapper: process.resourceUsage().maxRSS",
-    run(args, env) {
+    run(args, env, capture = true) {
       rmSync(rssFile, { force: true });
       const t = timed(process.execPath, [wrapper, ...args], {
-        capture: true,
+        capture,
         env: { ...(env ?? process.env), MCM_BENCH_CLI: pathToFileURL(cliModule).href, MCM_BENCH_RSS: rssFile },
       });
       return { ...t, rssKb: readRss() };
