@@ -10,13 +10,18 @@ the runtimes it asks; it compiles nothing and writes nothing.
 
 import json
 import os
+import re
 import sys
 
 FORMAT = "mcm-probe/1"
 # variables that steer where caches go or what they hold, shown beside the cache's
 ENV_PREFIXES = ("TRITON_", "TORCHINDUCTOR_", "TORCH_", "VLLM_", "CUDA_", "XDG_")
 ENV_NAMES = ("HOME", "USER", "LD_LIBRARY_PATH")
-SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
+# the same names as SECRET_NAME in src/report/redact.ts
+SECRET = re.compile(
+    r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE|SIGNATURE|(^|_)PASS(_|$)",
+    re.IGNORECASE,
+)
 
 
 def why(e):
@@ -27,7 +32,7 @@ def environment():
     out = {}
     for k, v in sorted(os.environ.items()):
         if k.startswith(ENV_PREFIXES) or k in ENV_NAMES:
-            out[k] = "<redacted>" if any(w in k.upper() for w in SECRET_WORDS) else v
+            out[k] = "<redacted>" if SECRET.search(k) else v
     return out
 
 

@@ -16,7 +16,11 @@ import os
 import re
 import sys
 
-SECRET = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+# the same names as SECRET_NAME in src/report/redact.ts
+SECRET = re.compile(
+    r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE|SIGNATURE|(^|_)PASS(_|$)",
+    re.IGNORECASE,
+)
 DEFAULT_PROMPTS = ["Hello, my name is", "The capital of France is", "def fibonacci(n):"]
 
 
