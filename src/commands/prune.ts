@@ -2,6 +2,7 @@ import { lstatSync } from "node:fs";
 import { parseDuration } from "../core/duration.js";
 import { McmError } from "../core/errors.js";
 import type { KernelFilters } from "../core/filters.js";
+import { parseWholeNumber } from "../core/flags.js";
 import { parseSize } from "../core/size.js";
 import type { KernelFile, KernelRow, ScanWarning } from "../core/types.js";
 import { UnitStore } from "../db/units.js";
@@ -75,8 +76,7 @@ function liveWriter(files: { name: string }[]): number | null {
 function inFlightWindow(): number {
   const v = process.env.MCM_IN_FLIGHT_MS;
   if (v === undefined || v === "") return DEFAULT_IN_FLIGHT_MS;
-  if (!/^\d+$/.test(v)) throw new McmError(`invalid MCM_IN_FLIGHT_MS '${v}': a number of milliseconds`);
-  return Number(v);
+  return parseWholeNumber("MCM_IN_FLIGHT_MS (milliseconds)", v);
 }
 
 function buildPlan(

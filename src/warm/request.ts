@@ -1,6 +1,7 @@
 // What `mcm warm` was asked to do, checked and with defaults filled in. No I/O.
 import { parseDuration } from "../core/duration.js";
 import { McmError } from "../core/errors.js";
+import { parseWholeNumber } from "../core/flags.js";
 
 export const DEFAULT_CUDA_IMAGE = "docker.io/vllm/vllm-openai:latest";
 export const DEFAULT_ROCM_IMAGE = "docker.io/rocm/vllm:latest";
@@ -92,8 +93,9 @@ const CONTAINER_ONLY: [keyof WarmFlags, string][] = [
 
 function positive(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new McmError(`${flag} needs a whole number above 0, not '${v}'`);
-  return Number(v);
+  const n = parseWholeNumber(flag, v);
+  if (n < 1) throw new McmError(`${flag} needs a whole number above 0, not '${v}'`);
+  return n;
 }
 
 function engineName(v: string | undefined, from: string): EngineName | null {

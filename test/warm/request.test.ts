@@ -53,6 +53,10 @@ describe("warm request", () => {
       () => parseWarmRequest({ tensorParallelSize: "0" }, [], {}),
       /--tensor-parallel-size needs a whole number above 0, not '0'/,
     );
+    assert.throws(
+      () => parseWarmRequest({ maxModelLen: "99999999999999999999" }, [], {}),
+      /--max-model-len 99999999999999999999 is too big/,
+    );
     assert.throws(() => parseWarmRequest({ env: ["NOVALUE"] }, [], {}), /--env NOVALUE: NOVALUE is not set/);
     assert.deepEqual(parseWarmRequest({ env: ["A"] }, [], { environ: { A: "1" } }).env, [["A", "1"]]);
     assert.throws(() => parseWarmRequest({ env: ["1A=sekrit"] }, [], {}), /--env needs KEY=VALUE or KEY, not '1A'$/);
