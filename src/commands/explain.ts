@@ -1,4 +1,5 @@
 // `mcm explain`: why a cache will hit or recompile here, level by level, factor by factor.
+
 import { cacheFacts } from "../check/cache-facts.js";
 import { explainLevels, type HereFacts, type Level, summarise } from "../check/levels.js";
 import { probeHere } from "../check/probe.js";
@@ -6,6 +7,7 @@ import type { RuntimeFacts } from "../check/runtime-facts.js";
 import { McmError, NothingMatched } from "../core/errors.js";
 import type { ScanWarning } from "../core/types.js";
 import type { Colors } from "../report/colors.js";
+import { plural } from "../report/format.js";
 import { table } from "../report/table.js";
 import {
   type Context,
@@ -52,7 +54,7 @@ export function printHere(ctx: Context, here: HereFacts): void {
 function printLevel(ctx: Context, l: Level): void {
   const c = ctx.colors;
   ctx.out(
-    `${c.bold(`${TITLE[l.level]}: ${l.what}`)}${l.level === "triton" ? ` (${l.count} kernels)` : ""}: ${paint(c, l.verdict)}`,
+    `${c.bold(`${TITLE[l.level]}: ${l.what}`)}${l.level === "triton" ? ` (${plural(l.count, "kernel")})` : ""}: ${paint(c, l.verdict)}`,
   );
   ctx.out(
     table(

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { McmError, NothingMatched } from "../core/errors.js";
 import type { KernelFilters } from "../core/filters.js";
 import { exportArchive } from "../pack/export.js";
-import { size } from "../report/format.js";
+import { plural, size } from "../report/format.js";
 import { resolveCacheDir } from "../scan/cache-dir.js";
 import {
   type FilterOptions,
@@ -74,7 +74,7 @@ export async function run(o: ExportCommandOptions, g: GlobalOptions): Promise<nu
   } else {
     const what = m.scope === "cache" ? "the whole cache" : `${m.totals.kernels} selected kernels`;
     process.stdout.write(
-      `Exported ${what} of ${r.root} (${r.layout}): ${m.totals.kernels} kernels, ${m.totals.files} files, ${size(m.totals.bytes)}\n` +
+      `Exported ${what} of ${r.root} (${r.layout}): ${plural(m.totals.kernels, "kernel")}, ${plural(m.totals.files, "file")}, ${size(m.totals.bytes)}\n` +
         `  -> ${out}: ${size(r.bytes)}, sha256 ${r.sha256}\n`,
     );
     if (r.skipped.length) {

@@ -4,7 +4,7 @@ import { McmError } from "../core/errors.js";
 import type { IndexSummary, LayoutName } from "../core/types.js";
 import { LAYOUT_NAMES } from "../layouts/index.js";
 import { verbosity } from "../log.js";
-import { size } from "../report/format.js";
+import { plural, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
 import { type GlobalOptions, openContext, parseMode, reportWarnings } from "./context.js";
 
@@ -40,7 +40,7 @@ export async function run(o: IndexCommandOptions, g: GlobalOptions): Promise<num
     for (const s of summaries) {
       const bytes = ctx.db.rootBytes(s.root);
       ctx.out(
-        `Indexed ${s.root} (${s.layout}): ${s.kernels} kernels, ${size(bytes)} ` +
+        `Indexed ${s.root} (${s.layout}): ${plural(s.kernels, "kernel")}, ${size(bytes)} ` +
           `(${s.added} added, ${s.updated} updated, ${s.removed} removed, ${s.unchanged} unchanged) in ${s.seconds.toFixed(2)} s`,
       );
     }

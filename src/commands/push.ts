@@ -11,7 +11,7 @@ import { kindOf, type LayerPlan, planLayer, writeLayer } from "../pack/oci/layer
 import { writeLayout } from "../pack/oci/layout.js";
 import { OCI_MANIFEST } from "../pack/oci/media-types.js";
 import { formatRef, manifestRef, parseRef } from "../pack/oci/ref.js";
-import { size } from "../report/format.js";
+import { plural, size } from "../report/format.js";
 import { type FilterOptions, type GlobalOptions, indexedRoots, openContext, parseFilters } from "./context.js";
 
 export interface PushOptions extends FilterOptions, TransportOptions {
@@ -129,7 +129,7 @@ function result(
 
 function summary(plan: LayerPlan, r: ReturnType<typeof result>, layout: boolean): string {
   const lines = [
-    `${layout ? "wrote" : "pushed"} ${r.target}: ${plan.kernels.length} kernel${plan.kernels.length === 1 ? "" : "s"}, ${plan.files} files, ${size(plan.cacheBytes)} (layer ${size(r.layer.size)})`,
+    `${layout ? "wrote" : "pushed"} ${r.target}: ${plural(plan.kernels.length, "kernel")}, ${plural(plan.files, "file")}, ${size(plan.cacheBytes)} (layer ${size(r.layer.size)})`,
   ];
   if (!layout) lines.push(`blobs: ${r.blobs.sent} sent, ${r.blobs.alreadyPresent} already in the registry`);
   if (r.layer.hardLinks) {

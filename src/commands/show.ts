@@ -1,7 +1,7 @@
 import { McmError, NothingMatched } from "../core/errors.js";
 import { jsonTooDeep } from "../core/json-depth.js";
 import { UnitStore } from "../db/units.js";
-import { age, iso, size } from "../report/format.js";
+import { age, iso, plural, size } from "../report/format.js";
 import { kernelJson } from "../report/kernel-json.js";
 import { safeLines, safeText as t } from "../report/safe-text.js";
 import { table } from "../report/table.js";
@@ -58,7 +58,10 @@ export async function run(prefix: string, o: { json?: boolean; cacheDir?: string
   field("warps/stages", `${k.numWarps ?? "-"} / ${k.numStages ?? "-"} (ctas ${k.numCtas ?? "-"})`);
   field("shared memory", k.shared === null ? null : size(k.shared));
   field("triton", k.tritonVersion);
-  field("size", `${size(k.totalSize)} in ${k.fileCount} files (IR ${size(k.irSize)}, assembly ${size(k.asmSize)})`);
+  field(
+    "size",
+    `${size(k.totalSize)} in ${plural(k.fileCount, "file")} (IR ${size(k.irSize)}, assembly ${size(k.asmSize)})`,
+  );
   field("modified", `${iso(k.modifiedTime)} (${age(k.modifiedTime)})`);
   const h = ctx.db.lookupHistory(k.container, k.key);
   const ratio = h && h.hits + h.misses ? ` (${((100 * h.hits) / (h.hits + h.misses)).toFixed(0)}% hits)` : "";

@@ -3,7 +3,7 @@ import { summarizeUnits } from "../core/compile-units.js";
 import type { KernelFilters } from "../core/filters.js";
 import { UnitStore } from "../db/units.js";
 import { leftovers } from "../leftovers.js";
-import { size } from "../report/format.js";
+import { plural, size } from "../report/format.js";
 import { safeText } from "../report/safe-text.js";
 import { table } from "../report/table.js";
 import { type GlobalOptions, indexedRoots, openContext, parseFilters } from "./context.js";
@@ -75,9 +75,9 @@ export async function run(o: { cacheDir?: string; json?: boolean }, g: GlobalOpt
       [1, 2],
     );
 
-  for (const r of report.roots) ctx.out(`${c.dim("cache dir")}  ${r.path} (${r.mode}, ${r.kernels} kernels)`);
+  for (const r of report.roots) ctx.out(`${c.dim("cache dir")}  ${r.path} (${r.mode}, ${plural(r.kernels, "kernel")})`);
   h("Kernels");
-  ctx.out(`${t.kernels} kernels, ${t.files} files, ${size(t.bytes)}`);
+  ctx.out(`${plural(t.kernels, "kernel")}, ${plural(t.files, "file")}, ${size(t.bytes)}`);
   ctx.out(
     `hits ${t.hits}, misses ${t.misses}${report.hitRatio === null ? "" : `, hit ratio ${(report.hitRatio * 100).toFixed(1)}%`}`,
   );

@@ -5,7 +5,7 @@ import { writeFileAtomic } from "../atomic-write.js";
 import { loadConfig } from "../config.js";
 import type { IndexSummary } from "../core/types.js";
 import { log } from "../log.js";
-import { elapsed, size } from "../report/format.js";
+import { elapsed, plural, size } from "../report/format.js";
 import { redactEnv } from "../report/redact.js";
 import { indexRoot } from "../scan/indexer.js";
 import { VERSION } from "../version.js";
@@ -94,11 +94,11 @@ export async function run(o: WarmCommandOptions, command: string[], g: GlobalOpt
     return 0;
   }
   const what = req.target.kind === "container" ? req.target.model : req.target.command.join(" ");
-  ctx.out(`Warmed ${what} in ${elapsed(seconds * 1000)}: ${kernels} kernels, ${size(bytes)}`);
+  ctx.out(`Warmed ${what} in ${elapsed(seconds * 1000)}: ${plural(kernels, "kernel")}, ${size(bytes)}`);
   ctx.out(`  cache  ${captured.folder}`);
   for (const t of mergeTargets(targets)) {
     ctx.out(
-      `  ${t.backend} ${t.arch}${t.warpSize ? ` (warp ${t.warpSize})` : ""}: ${t.kernels} kernels, ${size(t.bytes)}`,
+      `  ${t.backend} ${t.arch}${t.warpSize ? ` (warp ${t.warpSize})` : ""}: ${plural(t.kernels, "kernel")}, ${size(t.bytes)}`,
     );
   }
   if (archive) ctx.out(`  archive ${archive.path} (${size(archive.bytes)})`);
