@@ -60,6 +60,41 @@ function toKernelRow(r: Raw): KernelRow {
   };
 }
 
+/** A KERNEL_COLUMNS row read with .raw(), in the columns' order. */
+function kernelRowOf(r: unknown[]): KernelRow {
+  return {
+    path: r[0] as string,
+    root: r[1] as string,
+    container: r[2] as string,
+    layout: r[3] as KernelRow["layout"],
+    key: r[4] as string,
+    name: r[5] as string,
+    backend: r[6] as string,
+    arch: r[7] as string,
+    warpSize: r[8] as number | null,
+    numWarps: r[9] as number | null,
+    numStages: r[10] as number | null,
+    numCtas: r[11] as number | null,
+    shared: r[12] as number | null,
+    tritonVersion: r[13] as string | null,
+    totalSize: r[14] as number,
+    irSize: r[15] as number,
+    asmSize: r[16] as number,
+    fileCount: r[17] as number,
+    modifiedTime: r[18] as number,
+    staleGroupPaths: r[19] === 1,
+    vllmHash: r[20] as string | null,
+    rank: r[21] as string | null,
+    prefix: r[22] as string | null,
+    warnings: r[23] ? (JSON.parse(r[23] as string) as ScanWarning[]) : [],
+    firstSeen: r[24] as number,
+    hits: r[25] as number,
+    misses: r[26] as number,
+    lastAccess: r[27] as number | null,
+    embedded: r[28] as number,
+  };
+}
+
 export class IndexDb {
   readonly db: Database.Database;
 
@@ -396,7 +431,12 @@ export class IndexDb {
   /** queryKernels one row at a time: a listing of every kernel holds one row in memory, not all. */
   *iterateKernels(f: KernelFilters, sort?: SortSpec, limit?: number, now = Date.now()): Generator<KernelRow> {
     const { sql, args } = listingSql(KERNEL_COLUMNS, f, sort, limit, now);
-    for (const r of this.db.prepare(sql).iterate(...args) as Iterable<Raw>) yield toKernelRow(r);
+    // rows as arrays, made into objects of one fixed shape: a third faster than better-sqlite3's objects
+    for (const r of this.db
+      .prepare(sql)
+      .raw()
+      .iterate(...args) as Iterable<unknown[]>)
+      yield kernelRowOf(r);
   }
 
   /** What a listing (the same filters, order and limit) adds up to, from SQL. */

@@ -31,8 +31,9 @@ export function writeJsonArray(items: Iterable<unknown>, write: (text: string) =
   const out = new ChunkedWriter(write);
   let n = 0;
   for (const item of items) {
-    out.add(n === 0 ? "[\n  " : ",\n  ");
-    out.add(JSON.stringify(item, null, 2).replace(/\n/g, "\n  "));
+    // the element as JSON.stringify writes it inside an array: indented, in one native call
+    out.add(n === 0 ? "[\n" : ",\n");
+    out.add(JSON.stringify([item], null, 2).slice(2, -2));
     n++;
   }
   out.add(n === 0 ? "[]\n" : "\n]\n");

@@ -11,7 +11,15 @@ const collect = (f: (write: (s: string) => void) => void) => {
 
 describe("streamed output", () => {
   it("a JSON array written item by item is what JSON.stringify(array, null, 2) prints", () => {
-    for (const items of [[], [{ a: 1 }], [{ a: [1, { b: "x\ny" }], c: null }, 2, "s", { d: {} }]]) {
+    const dated = { toJSON: () => "2026-12-02" };
+    const shapes = [
+      [],
+      [{ a: 1 }],
+      [{ a: [1, { b: "x\ny" }], c: null }, 2, "s", { d: {} }],
+      [{}, [], [[1, 2], { e: [] }], null, true, { f: undefined, g: 1.5, h: -0, i: '\u2028"' }],
+      [{ when: dated, list: [dated] }, dated],
+    ];
+    for (const items of shapes) {
       assert.equal(collect((w) => writeJsonArray(items, w)).text, `${JSON.stringify(items, null, 2)}\n`);
     }
   });
