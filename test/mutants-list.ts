@@ -462,7 +462,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: "E09",
     what: "import: the imported Inductor entries keep their autotuners' old paths",
-    file: "src/commands/import.ts",
+    file: "src/commands/imported.ts",
     from: "moves.push(relocateImported(s.root, units.compileFolders(s.root), ctx.db.inductorRoots(s.root)));",
     to: "moves.push(relocateImported(s.root, units.compileFolders(s.root), []));",
     tests: ["test/commands/import.test.ts"],
@@ -518,7 +518,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: "H06",
     what: "prune: a mode-000 folder in the trash is not opened up, and the trash stays",
-    file: "src/prune/trash.ts",
+    file: "src/leftovers.ts",
     from: "      openUp(path, process.getuid?.());",
     to: "",
     tests: ["test/prune/hostile.test.ts"],

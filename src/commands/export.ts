@@ -78,7 +78,7 @@ export async function run(o: ExportCommandOptions, g: GlobalOptions): Promise<nu
         `  -> ${out}: ${size(r.bytes)}, sha256 ${r.sha256}\n`,
     );
     if (r.skipped.length) {
-      process.stdout.write(`  left out ${r.skipped.length} entr${r.skipped.length === 1 ? "y" : "ies"}:\n`);
+      process.stdout.write(`  left out ${plural(r.skipped.length, "entry")}:\n`);
       for (const s of r.skipped.slice(0, 20)) process.stdout.write(`    ${s.path}: ${s.reason}\n`);
       if (r.skipped.length > 20) process.stdout.write(`    ... and ${r.skipped.length - 20} more (--json lists all)\n`);
     }

@@ -4,21 +4,12 @@ import { join, resolve } from "node:path";
 import { defaultCacheDir } from "../config.js";
 import { McmError } from "../core/errors.js";
 import { parseSize } from "../core/size.js";
-import { UnitStore } from "../db/units.js";
 import { peekLayout } from "../pack/detect.js";
 import { ArchiveRefused, archiveSize, type ImportResult, importArchive } from "../pack/import.js";
-import {
-  describeImportedMoves,
-  describeUnrewritten,
-  type RelocateResult,
-  relocateImported,
-  type UnrewrittenRoot,
-  unrewrittenRoots,
-} from "../pack/relocate.js";
 import { plural, size } from "../report/format.js";
-import { indexRoot } from "../scan/indexer.js";
 import { capturedRoots } from "../warm/pack.js";
-import { type GlobalOptions, openContext, reportWarnings } from "./context.js";
+import { type GlobalOptions, openContext } from "./context.js";
+import { printRefusals, type Settled, settledJson, settledLines, settleImported } from "./imported.js";
 
 export interface ImportCommandOptions {
   cacheDir?: string;
@@ -85,47 +76,30 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
   try {
     r = await importArchive(archive, dest, { dryRun: o.dryRun === true, root: o.root, maxBytes });
   } catch (e) {
-    if (e instanceof ArchiveRefused) {
-      for (const x of e.refused.slice(0, SHOWN))
-        process.stderr.write(`refused ${JSON.stringify(x.entry)}: ${x.reason}\n`);
-    }
+    if (e instanceof ArchiveRefused) printRefusals(e);
     throw e;
   }
   const ctx = openContext(g);
+  let settled: Settled | null = null;
   let indexed = null;
-  const moves: RelocateResult[] = [];
-  const left: UnrewrittenRoot[] = [];
   if (!r.dryRun) {
     // a host-mode warm archive holds several caches (triton/, inductor/, ...): each has its own layout
-    const roots = capturedRoots(dest) ?? [{ path: dest, layout: "auto" as const }];
+    settled = await settleImported(ctx, capturedRoots(dest) ?? [{ path: dest, layout: "auto" }]);
     indexed = { kernels: 0, staleGroupPaths: 0 };
-    for (const root of roots) {
-      const s = await indexRoot(ctx.db, root.path, { mode: root.layout, progress: process.stderr.isTTY === true });
+    for (const s of settled.summaries) {
       indexed.kernels += s.kernels;
       indexed.staleGroupPaths += ctx.db.kernelTotals({ cacheDir: s.root }).staleGroup;
-      reportWarnings(s.warnings);
-      // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py, and Inductor's
-      // autotuners read and write at the pickled paths of their kernels: point them here
-      const units = new UnitStore(ctx.db);
-      moves.push(relocateImported(s.root, units.compileFolders(s.root), ctx.db.inductorRoots(s.root)));
-      left.push(...unrewrittenRoots(units.units(s.root), s.root, []));
     }
   }
-  const moved = (k: "vllmIndexFiles" | "inductorEntries" | "inductorPaths") => moves.reduce((n, m) => n + m[k], 0);
   if (o.json) {
     ctx.json({
       ...r,
-      vllmIndexFilesRewritten: moved("vllmIndexFiles"),
-      inductorEntriesRewritten: moved("inductorEntries"),
-      inductorPathsRewritten: moved("inductorPaths"),
-      notRewritten: moves.flatMap((m) => m.skipped),
-      notRewritable: left,
+      ...settledJson(settled),
       indexed,
     });
   } else {
     printResult(r, ctx.out);
-    for (const m of moves) for (const line of describeImportedMoves(m, dest)) ctx.out(`  ${line}`);
-    for (const line of describeUnrewritten(left)) ctx.out(`  ${line}`);
+    for (const line of settledLines(settled, dest)) ctx.out(`  ${line}`);
     if (indexed) {
       ctx.out(
         `Indexed ${dest}: ${plural(indexed.kernels, "kernel")}, ${indexed.staleGroupPaths} with stale group paths.`,
@@ -134,7 +108,7 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
   }
   if (r.refused.length) {
     process.stderr.write(
-      `mcm: refused ${r.refused.length} unsafe entr${r.refused.length === 1 ? "y" : "ies"} of ${file} (listed above); the rest was imported\n`,
+      `mcm: refused ${plural(r.refused.length, "unsafe entry")} of ${file} (listed above); the rest was imported\n`,
     );
     return 2;
   }

@@ -8,25 +8,16 @@ import { type GpuFact, targetsUsableHere } from "../check/usable.js";
 import { defaultCacheDir } from "../config.js";
 import { McmError } from "../core/errors.js";
 import { parseSize } from "../core/size.js";
-import { UnitStore } from "../db/units.js";
 import { clearLeftovers, runFolder } from "../leftovers.js";
 import { ArchiveRefused, type ImportResult, importArchive } from "../pack/import.js";
 import { openRegistry, type TransportOptions } from "../pack/oci/connect.js";
 import { checkListedSize, downloadLayers, type PulledLayer, resolveImage } from "../pack/oci/fetch.js";
 import { type CacheKind, cachePrefix, describeTarget, type ImageTarget, readLabels } from "../pack/oci/mcv.js";
 import { formatRef, manifestRef, parseRef } from "../pack/oci/ref.js";
-import {
-  describeImportedMoves,
-  describeUnrewritten,
-  type RelocateResult,
-  relocateImported,
-  type UnrewrittenRoot,
-  unrewrittenRoots,
-} from "../pack/relocate.js";
 import { readTar } from "../pack/tar-read.js";
 import { plural, size } from "../report/format.js";
-import { indexRoot } from "../scan/indexer.js";
-import { type GlobalOptions, openContext, reportWarnings } from "./context.js";
+import { type GlobalOptions, openContext } from "./context.js";
+import { printRefusals, settledJson, settledLines, settleImported } from "./imported.js";
 
 export interface PullOptions extends TransportOptions {
   cacheDir?: string;
@@ -123,10 +114,7 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
           }),
         );
       } catch (e) {
-        if (e instanceof ArchiveRefused) {
-          for (const x of e.refused.slice(0, 20))
-            process.stderr.write(`refused ${JSON.stringify(x.entry)}: ${x.reason}\n`);
-        }
+        if (e instanceof ArchiveRefused) printRefusals(e);
         throw e;
       }
     }
@@ -137,19 +125,8 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
       );
     }
     const ctx = openContext(g);
-    let indexed: { kernels: number } | null = null;
-    const moves: RelocateResult[] = [];
-    const left: UnrewrittenRoot[] = [];
-    if (!o.dryRun) {
-      const s = await indexRoot(ctx.db, dest, { mode: "auto", progress: process.stderr.isTTY === true });
-      indexed = { kernels: s.kernels };
-      reportWarnings(s.warnings);
-      // vLLM loads each compile unit by the absolute path in vllm_compile_cache.py, and Inductor's
-      // autotuners read and write at the pickled paths of their kernels: point them here
-      const units = new UnitStore(ctx.db);
-      moves.push(relocateImported(s.root, units.compileFolders(s.root), ctx.db.inductorRoots(s.root)));
-      left.push(...unrewrittenRoots(units.units(s.root), s.root, []));
-    }
+    const settled = o.dryRun ? null : await settleImported(ctx, [{ path: dest, layout: "auto" }]);
+    const indexed = settled ? { kernels: settled.summaries.reduce((n, s) => n + s.kernels, 0) } : null;
     const sum = (f: (r: ImportResult) => number) => results.reduce((a, r) => a + f(r), 0);
     const out = {
       ref: formatRef(ref),
@@ -160,11 +137,7 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
       check,
       layers: layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
       dest,
-      vllmIndexFilesRewritten: moves.reduce((n, m) => n + m.vllmIndexFiles, 0),
-      inductorEntriesRewritten: moves.reduce((n, m) => n + m.inductorEntries, 0),
-      inductorPathsRewritten: moves.reduce((n, m) => n + m.inductorPaths, 0),
-      notRewritten: moves.flatMap((m) => m.skipped),
-      notRewritable: left,
+      ...settledJson(settled),
       dryRun: o.dryRun === true,
       imports: results,
       indexed,
@@ -181,8 +154,7 @@ export async function run(refText: string, o: PullOptions, g: GlobalOptions): Pr
       ctx.out(
         `  targets: ${labels.targets.map(describeTarget).join(", ") || "none listed"}${check.checked ? (check.forced ? " (mismatch, --force)" : " (match this machine)") : " (not checked)"}`,
       );
-      for (const m of moves) for (const line of describeImportedMoves(m, dest)) ctx.out(`  ${line}`);
-      for (const line of describeUnrewritten(left)) ctx.out(`  ${line}`);
+      for (const line of settledLines(settled, dest)) ctx.out(`  ${line}`);
       if (o.dryRun) ctx.out("Dry run: nothing was written.");
     }
     const refused = sum((r) => r.refused.length);

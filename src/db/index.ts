@@ -442,12 +442,10 @@ export class IndexDb {
   /** What a listing (the same filters, order and limit) adds up to, from SQL. */
   listingTotals(f: KernelFilters, sort?: SortSpec, limit?: number, now = Date.now()) {
     // without a limit the order changes nothing: no sort
+    const filtered = filterSql(f, now);
     const { sql, args } =
       limit === undefined
-        ? {
-            sql: `SELECT total_size, stale_group, embedded FROM kernels ${filterSql(f, now).where}`,
-            args: filterSql(f, now).args,
-          }
+        ? { sql: `SELECT total_size, stale_group, embedded FROM kernels ${filtered.where}`, args: filtered.args }
         : listingSql("total_size, stale_group, embedded", f, sort, limit, now);
     return this.db
       .prepare(`SELECT count(*) AS kernels, coalesce(sum(total_size), 0) AS bytes,

@@ -18,6 +18,7 @@ import type { LayoutName } from "../core/types.js";
 import { failpoint } from "../failpoint.js";
 import { clearLeftovers, runFolder } from "../leftovers.js";
 import { lockRoot } from "../prune/lock.js";
+import { plural } from "../report/format.js";
 import { FolderSwapped, inRealFolder, mkdirInRoot } from "../safe-fs.js";
 import { GROUP_RE, relocateGroup } from "../scan/group.js";
 import { isMcmName } from "../scan/util.js";
@@ -82,12 +83,13 @@ export interface ImportResult {
  */
 export async function importArchive(archivePath: string, dest: string, opts: ImportOptions): Promise<ImportResult> {
   const maxBytes = opts.maxBytes ?? defaultMaxBytes(archiveSize(archivePath));
-  const destSt = lstatSync(posix.resolve(dest), LSTAT);
-  if (destSt && !statSync(dest).isDirectory()) throw new McmError(`destination is not a folder: ${dest}`);
+  const given = posix.resolve(dest);
+  const destSt = lstatSync(given, LSTAT);
+  if (destSt && !statSync(given).isDirectory()) throw new McmError(`destination is not a folder: ${dest}`);
   const createdDest = !destSt && !opts.dryRun;
-  if (createdDest) mkdirSync(posix.resolve(dest), { recursive: true });
+  if (createdDest) mkdirSync(given, { recursive: true });
   // every later check walks down from the real folder: a link the user chose for the cache is fine
-  const destAbs = existsSync(dest) ? realpathSync(dest) : posix.resolve(dest);
+  const destAbs = existsSync(given) ? realpathSync(given) : given;
   // the staging folders of imports that were killed: nothing else removes them
   if (!opts.dryRun) clearLeftovers(destAbs);
   const stage = opts.dryRun ? null : runFolder(destAbs, ".mcm-import");
@@ -153,7 +155,7 @@ async function planAndApply(
     }
     if (s.refused.length) {
       throw new ArchiveRefused(
-        `${archivePath}: ${s.refused.length} unsafe entr${s.refused.length === 1 ? "y" : "ies"} in an mcm archive (it was altered); nothing imported`,
+        `${archivePath}: ${plural(s.refused.length, "unsafe entry")} in an mcm archive (it was altered); nothing imported`,
         s.refused,
       );
     }

@@ -5,11 +5,11 @@
 // Each run makes its own trash, `.mcm-trash-<pid>-<random>`, with a mkdir that
 // never follows a link, and checks before and after each rename that it is
 // still that folder: a peer that plants or swaps a link there receives nothing.
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { lstatSync, mkdirSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
 import { McmError } from "../core/errors.js";
+import { removeRunFolder } from "../leftovers.js";
 import { folderChain } from "../safe-fs.js";
 
 export class Trash {
@@ -68,41 +68,6 @@ export class Trash {
   }
 
   empty(): string | null {
-    return emptyTrashDir(this.path);
+    return removeRunFolder(this.path);
   }
-}
-
-/** Lets the owner remove what a mode-000 folder holds: rm cannot enter it otherwise. */
-function openUp(dir: string, uid: number | undefined): void {
-  const st = lstatSync(dir, { throwIfNoEntry: false });
-  if (!st?.isDirectory() || (uid !== undefined && uid !== 0 && st.uid !== uid)) return;
-  if ((st.mode & 0o700) !== 0o700) chmodSync(dir, st.mode | 0o700);
-  for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) openUp(`${dir}/${d.name}`, uid);
-}
-
-/** Removes one trash folder and all it holds; returns why it could not, or null. Never follows a link. */
-export function emptyTrashDir(path: string): string | null {
-  const st = lstatSync(path, { throwIfNoEntry: false });
-  if (!st) return null;
-  if (st.isFile()) {
-    rmSync(path, { force: true });
-    return null;
-  }
-  if (!st.isDirectory()) return `${path} is not a folder mcm made; left alone`;
-  // rm -rf is several times faster than a walk in JS; it never follows links
-  let r = spawnSync("rm", ["-rf", "--", path], { stdio: "ignore" });
-  if (r.status !== 0 && lstatSync(path, { throwIfNoEntry: false })) {
-    try {
-      openUp(path, process.getuid?.());
-    } catch {}
-    r = spawnSync("rm", ["-rf", "--", path], { stdio: "ignore" });
-  }
-  if (lstatSync(path, { throwIfNoEntry: false })) {
-    try {
-      rmSync(path, { recursive: true, force: true });
-    } catch (e) {
-      return `cannot empty ${path}: ${(e as Error).message}`;
-    }
-  }
-  return null;
 }
