@@ -64,21 +64,30 @@ function onSignal(signal: NodeJS.Signals): void {
  */
 export function runFolder(parent: string, prefix: string): { path: string; remove: () => void } {
   const path = `${parent}/${prefix}-${process.pid}-${randomBytes(4).toString("hex")}`;
-  mkdirSync(path, { mode: 0o700 });
+  const forget = () => {
+    live.delete(path);
+    if (live.size === 0) {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  };
+  // the handlers first: a signal just after the mkdir would otherwise end mcm and leave the folder
   if (live.size === 0) {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
   }
   live.add(path);
+  try {
+    mkdirSync(path, { mode: 0o700 });
+  } catch (e) {
+    forget();
+    throw e;
+  }
   return {
     path,
     remove: () => {
       rmSync(path, { recursive: true, force: true });
-      live.delete(path);
-      if (live.size === 0) {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-      }
+      forget();
     },
   };
 }
