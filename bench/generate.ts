@@ -17,8 +17,8 @@ import { join } from "node:path";
 
 /** Bump when the generated layout changes: older caches are then rebuilt. */
 const GEN_VERSION = 1;
-const SEED = 0x6d636d;
-const NAMES = [
+export const SEED = 0x6d636d;
+export const NAMES = [
   "add_kernel",
   "matmul_kernel",
   "softmax_kernel",
@@ -40,7 +40,7 @@ interface KernelTemplate {
   groupOrder: string[];
 }
 
-interface OtherTemplate {
+export interface OtherTemplate {
   files: { name: string; data: Buffer }[];
 }
 
@@ -59,6 +59,8 @@ export interface CacheInfo {
   rareName: string;
   rareCount: number;
   sparse: boolean;
+  /** absent in markers older than the slim shape (generate-slim.ts): "full" */
+  shape?: "full" | "slim";
 }
 
 /** Extracts the real Triton fixture once and loads its folders as templates. */
@@ -116,16 +118,35 @@ function randomString(rand: () => number, alphabet: string, length: number): str
   return s;
 }
 
-const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+export const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const HEX = "0123456789abcdef";
 
 /** Non-kernel entries (launcher/utils .so, autotune json) beside `kernels` kernels. */
-function otherCount(kernels: number): number {
+export function otherCount(kernels: number): number {
   return Math.max(6, Math.round(kernels / 100));
 }
 
 function markerPath(root: string): string {
   return `${root}.json`;
+}
+
+/** The marker's info when it describes this cache as wanted, else null. */
+export function reusable(root: string, ok: (info: CacheInfo) => boolean): CacheInfo | null {
+  const marker = markerPath(root);
+  if (!existsSync(marker)) return null;
+  const info = JSON.parse(readFileSync(marker, "utf8")) as CacheInfo;
+  return info.root === realpathSync(root) && ok(info) ? info : null;
+}
+
+/** Empties `root`, runs `make` on it, and writes the marker: a killed run leaves no marker. */
+export function rebuild(root: string, make: (real: string) => CacheInfo): CacheInfo {
+  const real = realpathSync(root);
+  rmSync(markerPath(root), { force: true });
+  rmSync(real, { recursive: true, force: true });
+  mkdirSync(real);
+  const info = make(real);
+  writeFileSync(markerPath(root), `${JSON.stringify(info, null, 2)}\n`);
+  return info;
 }
 
 /**
@@ -134,20 +155,9 @@ function markerPath(root: string): string {
  */
 export function ensureCache(root: string, kernels: number, templates: Templates, sparse: boolean): CacheInfo {
   mkdirSync(root, { recursive: true });
-  const real = realpathSync(root);
-  const marker = markerPath(root);
-  if (existsSync(marker)) {
-    const info = JSON.parse(readFileSync(marker, "utf8")) as CacheInfo;
-    if (info.version === GEN_VERSION && info.kernels === kernels && info.root === real && info.sparse === sparse) {
-      return info;
-    }
-  }
-  rmSync(marker, { force: true });
-  rmSync(real, { recursive: true, force: true });
-  mkdirSync(real);
-  const info = generate(real, kernels, templates, sparse);
-  writeFileSync(marker, `${JSON.stringify(info, null, 2)}\n`);
-  return info;
+  const ok = (i: CacheInfo) =>
+    (i.shape ?? "full") === "full" && i.version === GEN_VERSION && i.kernels === kernels && i.sparse === sparse;
+  return reusable(root, ok) ?? rebuild(root, (real) => generate(real, kernels, templates, sparse));
 }
 
 function generate(root: string, kernels: number, t: Templates, sparse: boolean): CacheInfo {

@@ -1,7 +1,7 @@
 // `npm run bench`: times mcm against a filesystem floor on synthetic Triton
 // caches shaped like the real fixture.
 //
-//   BENCH_SIZES=10000,100000  kernels per cache (default both)
+//   BENCH_SIZES=10000,100000  kernels per cache (default both); a size >= 1000000 goes to the million section
 //   BENCH_RUNS=3              runs of the floor, cold index and no-change re-index (median)
 //   BENCH_SHORT_RUNS=10       runs of `list` and `--help` (median)
 //   BENCH_SPARSE=1            write non-JSON files as sparse files of the same size
@@ -14,6 +14,11 @@
 //   BENCH_ARCHIVE_DIR=...     where the archives and extracted copies go (default bench/.work)
 //   BENCH_VLLM=0              skip the cold index of a vLLM binary-format cache against reading it once
 //   BENCH_VLLM_GIB=1          its size (copies of GKM's Llama cache under new hashes)
+//   BENCH_MILLION=1           the million section (bench/million.ts), also on when BENCH_SIZES has a size >= 1M:
+//                             index, list --json, stats, prune plans and prune --full of 10% on slim caches
+//                             (bench/.work/triton-slim-N) at 100k and 1M, time against a floor, growth, peak RSS
+//   BENCH_MILLION_SIZES=...   its sizes instead (the first is the growth base), e.g. 2000,20000 to try it out
+//   BENCH_MILLION_RUNS=1      its rounds (median); each takes minutes at 1M
 //
 // Results: a table on stdout and bench/.work/results.json. Always exits 0 once
 // it has measured: FAIL rows are a report, not an error.
@@ -24,7 +29,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ARCHIVE_TARGET, type ArchiveResult, archiveRows, benchArchive } from "./archive.js";
 import { type CacheInfo, ensureCache, loadTemplates, RARE_NAME, type Templates } from "./generate.js";
-import { median, type RssRunner, rssRunner, timed } from "./measure.js";
+import { indexFloor, median, type RssRunner, rssRunner, timed } from "./measure.js";
+import { benchMillion, type MillionSize, millionNotes, millionRows, millionSizes } from "./million.js";
 import { benchPrune, PRUNE_TARGET, type PruneResult, pruneNotes, pruneRows } from "./prune.js";
 import { mb, ms, type Row, ratio, table } from "./report.js";
 import { benchVllm, VLLM_TARGET, type VllmResult, vllmRows } from "./vllm.js";
@@ -138,21 +144,9 @@ function benchSize(info: CacheInfo, runs: number, shortRuns: number, rss: RssRun
   const root = info.root;
   const db = join(WORK, `bench-${n}.db`);
 
-  // the metadata list is made before timing: the floor reads, it does not search
-  const list = join(WORK, `metadata-${n}.list`);
-  const found = timed(
-    "find",
-    [root, "-name", "*.json", "!", "-name", "__grp__*", "!", "-name", "*.autotune.json", "-print0"],
-    {
-      capture: true,
-    },
-  ).stdout;
-  writeFileSync(list, found);
-  const metaFiles = found.split("\0").filter(Boolean).length;
-  if (metaFiles !== n) throw new Error(`expected ${n} metadata files under ${root}, found ${metaFiles}`);
-
-  const floorFind = () => timed("find", [root, "-type", "f", "-printf", "%s %T@\\n"]).ms;
-  const floorMeta = () => timed("xargs", ["-0", "-a", list, "cat"]).ms;
+  const floor = indexFloor(root, join(WORK, `metadata-${n}.list`));
+  if (floor.metaFiles !== n) throw new Error(`expected ${n} metadata files under ${root}, found ${floor.metaFiles}`);
+  const { find: floorFind, meta: floorMeta } = floor;
 
   progress(`[${n}] warming the page cache`);
   floorFind();
@@ -312,7 +306,8 @@ function helpRows(h: { helpMs: number[]; nodeMs: number[] }): Row[] {
 }
 
 function main(): void {
-  const sizes = envSizes();
+  const million = millionSizes(envSizes(), process.env);
+  const sizes = envSizes().filter((n) => n < 1_000_000);
   const runs = envInt("BENCH_RUNS", 3);
   const shortRuns = envInt("BENCH_SHORT_RUNS", 10);
   const sparse = process.env.BENCH_SPARSE === "1";
@@ -356,6 +351,25 @@ function main(): void {
     whole.push(benchWhole(cache.kernels, cache.root, join(WORK, `bench-${cache.kernels}.db`), runs, rss, CHILD_ENV));
   }
   rows.push(...wholeRows(whole, TARGETS_FROM));
+  let millionResults: MillionSize[] | undefined;
+  if (million) {
+    millionResults = benchMillion({
+      work: WORK,
+      sizes: million,
+      runs: envInt("BENCH_MILLION_RUNS", 1),
+      templates: () => {
+        templates ??= loadTemplates(WORK, FIXTURE);
+        return templates;
+      },
+      rss,
+      mcm: (args) => mcm(args),
+      env: CHILD_ENV,
+      removeDb,
+      settle,
+      progress,
+    });
+    rows.push(...millionRows(millionResults));
+  }
   // last: gigabytes of copies and deletes would disturb the measurements above
   let pruned: PruneResult | undefined;
   if (pruneSource && prune) {
@@ -422,11 +436,12 @@ function main(): void {
     if (r.warningLine) process.stdout.write(`note: index of ${r.cache.kernels} printed: ${r.warningLine}\n`);
   }
   if (pruned) process.stdout.write(`${pruneNotes(pruned).join("\n")}\n`);
+  if (millionResults) process.stdout.write(`${millionNotes(millionResults).join("\n")}\n`);
 
   const out = join(WORK, "results.json");
   writeFileSync(
     out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results, whole, prune: pruned ?? null, archive: archived ?? null, vllm }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results, whole, prune: pruned ?? null, archive: archived ?? null, vllm, million: millionResults ?? null }, null, 2)}\n`,
   );
   process.stdout.write(`results: ${out}\n`);
 }

@@ -35,6 +35,29 @@ export function timed(cmd: string, args: string[], opts: RunOptions = {}): Timed
   return { ms, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
+export interface IndexFloor {
+  /** `find -printf` of every file's size and mtime: the walk */
+  find: () => number;
+  /** reading every metadata JSON, from a list made untimed (the floor reads, it does not search) */
+  meta: () => number;
+  metaFiles: number;
+}
+
+/** The cold index's floor on the Triton cache at `root`; writes the metadata list to `listFile`. */
+export function indexFloor(root: string, listFile: string): IndexFloor {
+  const found = timed(
+    "find",
+    [root, "-name", "*.json", "!", "-name", "__grp__*", "!", "-name", "*.autotune.json", "-print0"],
+    { capture: true },
+  ).stdout;
+  writeFileSync(listFile, found);
+  return {
+    find: () => timed("find", [root, "-type", "f", "-printf", "%s %T@\\n"]).ms,
+    meta: () => timed("xargs", ["-0", "-a", listFile, "cat"]).ms,
+    metaFiles: found.split("\0").filter(Boolean).length,
+  };
+}
+
 export function median(xs: number[]): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
