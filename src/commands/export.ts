@@ -42,11 +42,17 @@ export async function run(o: ExportCommandOptions, g: GlobalOptions): Promise<nu
   if (picksKernels(filters)) {
     const ctx = openContext(g);
     reportWarnings((await freshIndex(ctx, root, mode)).flatMap((s) => s.warnings));
-    const rows = ctx.db.queryKernels({ ...filters, cacheDir: root });
-    if (rows.length === 0) throw new NothingMatched("no kernel matches: nothing to export");
-    kernels = rows.filter((k) => k.embedded === 0).map((k) => k.path);
-    // a kernel inside vLLM compile units: the folder of units that embeds it goes whole
-    folders = [...new Set(rows.filter((k) => k.embedded > 0).map((k) => k.container))];
+    // one row at a time: only the paths are kept
+    const picked: string[] = [];
+    const units = new Set<string>();
+    for (const k of ctx.db.iterateKernels({ ...filters, cacheDir: root })) {
+      // a kernel inside vLLM compile units: the folder of units that embeds it goes whole
+      if (k.embedded > 0) units.add(k.container);
+      else picked.push(k.path);
+    }
+    if (picked.length === 0 && units.size === 0) throw new NothingMatched("no kernel matches: nothing to export");
+    kernels = picked;
+    folders = [...units];
   }
   const out = resolve(o.output);
   const r = await exportArchive({ root, mode, kernels, folders, out });

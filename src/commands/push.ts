@@ -4,11 +4,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { McmError, NothingMatched } from "../core/errors.js";
+import type { LayoutName } from "../core/types.js";
 import { UnitStore } from "../db/units.js";
 import type { TransportOptions } from "../pack/oci/connect.js";
 import { buildImage } from "../pack/oci/image.js";
-import { kindOf, type LayerPlan, planLayer, writeLayer } from "../pack/oci/layer.js";
+import { kindOf, type LayerPlan, packedKernel, planLayer, writeLayer } from "../pack/oci/layer.js";
 import { writeLayout } from "../pack/oci/layout.js";
+import type { CacheKind, PackedKernel } from "../pack/oci/mcv.js";
 import { OCI_MANIFEST } from "../pack/oci/media-types.js";
 import { formatRef, manifestRef, parseRef } from "../pack/oci/ref.js";
 import { plural, size } from "../report/format.js";
@@ -38,29 +40,36 @@ export async function run(refText: string, o: PushOptions, g: GlobalOptions): Pr
   const filters = parseFilters(o);
   const ctx = openContext(g);
   await indexedRoots(ctx, filters);
-  const rows = ctx.db.queryKernels(filters);
   const whole = NARROWING.every((k) => o[k] === undefined);
   const store = new UnitStore(ctx.db);
   // a whole vLLM root ships its compile units even when they embed no kernel (a plain AOT model)
   const unitRoots = whole ? [...new Set(store.units(filters.cacheDir).map((u) => u.root))] : [];
-  if (rows.length === 0 && unitRoots.length === 0) throw new NothingMatched("no kernels match: nothing to push");
-  const roots = [...new Set([...rows.map((r) => r.root), ...unitRoots])];
+  // one row at a time: what the layer needs of each kernel is kept, not its row or metadata text
+  const kernels: PackedKernel[] = [];
+  const rootSet = new Set<string>();
+  const kinds = new Set<CacheKind>();
+  let layout: LayoutName | undefined;
+  for (const row of ctx.db.iterateKernels(filters)) {
+    kernels.push(packedKernel(row, ctx.db.kernelBlob(row.path).metadata));
+    rootSet.add(row.root);
+    kinds.add(kindOf(row.layout));
+    layout ??= row.layout;
+  }
+  if (kernels.length === 0 && unitRoots.length === 0) throw new NothingMatched("no kernels match: nothing to push");
+  const roots = [...new Set([...rootSet, ...unitRoots])];
   if (roots.length > 1) {
     throw new McmError(
       `the kernels come from ${roots.length} caches (${roots.join(", ")}): choose one with --cache-dir`,
     );
   }
-  const kinds = new Set([...rows.map((r) => kindOf(r.layout)), ...(unitRoots.length ? ["vllm" as const] : [])]);
+  if (unitRoots.length) kinds.add("vllm");
   if (kinds.size > 1)
     throw new McmError("the kernels mix vLLM and Triton caches: choose one with --cache-dir or --mode");
   const root = roots[0] as string;
-  const plan = planLayer(
-    root,
-    rows[0]?.layout ?? "vllm",
-    rows.map((row) => ({ row, metadata: ctx.db.kernelBlob(row.path).metadata })),
-    whole,
-    { units: store.units(root), dirs: store.compileDirs(root) },
-  );
+  const plan = planLayer(root, layout ?? "vllm", kernels, whole, {
+    units: store.units(root),
+    dirs: store.compileDirs(root),
+  });
   const tmp = mkdtempSync(join(tmpdir(), "mcm-push-"));
   try {
     const layerPath = join(tmp, "layer.tar.gz");

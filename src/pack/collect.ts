@@ -13,7 +13,8 @@ export function skipReason(name: string): string | null {
 
 export interface Collected {
   dirs: string[];
-  files: { rel: string; abs: string }[];
+  /** relative to the root given to collect (the absolute path is `${root}/${rel}`: not kept, to spare memory) */
+  files: { rel: string }[];
   skipped: { path: string; reason: string }[];
 }
 
@@ -23,6 +24,12 @@ export function relOf(root: string, abs: string): string {
 
 /** Every folder and plain file under `dir`, skipping what skipReason names and anything that is not a plain file. */
 export function collect(root: string, dir: string, out: Collected): void {
+  collectRel(dir, relOf(root, dir), out);
+}
+
+// names are built from the folder's relative name, not sliced from the absolute one:
+// a slice would keep the whole absolute path alive for each of a big cache's files
+function collectRel(dir: string, relDir: string, out: Collected): void {
   let list: Dirent[];
   try {
     list = readdirSync(dir, { withFileTypes: true });
@@ -30,20 +37,20 @@ export function collect(root: string, dir: string, out: Collected): void {
     throw new McmError(`cannot read ${dir}: ${(e as Error).message}`);
   }
   for (const d of list) {
-    const abs = `${dir}/${d.name}`;
+    const rel = relDir === "" ? d.name : `${relDir}/${d.name}`;
     const why = skipReason(d.name);
     if (why) {
-      if (!isMcmName(d.name)) out.skipped.push({ path: relOf(root, abs), reason: why });
+      if (!isMcmName(d.name)) out.skipped.push({ path: rel, reason: why });
       continue;
     }
     if (d.isDirectory()) {
-      out.dirs.push(relOf(root, abs));
-      collect(root, abs, out);
+      out.dirs.push(rel);
+      collectRel(`${dir}/${d.name}`, rel, out);
     } else if (d.isFile()) {
-      out.files.push({ rel: relOf(root, abs), abs });
+      out.files.push({ rel });
     } else {
       const what = d.isSymbolicLink() ? "a symbolic link (never followed)" : "not a plain file";
-      out.skipped.push({ path: relOf(root, abs), reason: what });
+      out.skipped.push({ path: rel, reason: what });
     }
   }
 }

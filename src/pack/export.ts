@@ -3,11 +3,11 @@
 import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { McmError } from "../core/errors.js";
-import type { KernelRecord, LayoutName, Mode, ScanWarning } from "../core/types.js";
+import type { LayoutName, Mode, ScanWarning } from "../core/types.js";
 import { emptyWalk, layoutFor, NO_VLLM, type WalkResult } from "../layouts/index.js";
 import { resolveCacheDir } from "../scan/cache-dir.js";
 import { readEntry } from "../scan/entry.js";
-import { GROUP_RE, groupOrigin } from "../scan/group.js";
+import { GROUP_RE, OriginVotes } from "../scan/group.js";
 import { isInside } from "../scan/util.js";
 import { readUnit, type UnitMemo } from "../scan/vllm-unit.js";
 import { type Collected, collect, relOf, skipReason } from "./collect.js";
@@ -18,8 +18,9 @@ import {
   type Manifest,
   type ManifestFile,
   type ManifestKernel,
+  manifestText,
 } from "./manifest.js";
-import { type TarEntry, writeTarGz } from "./tar.js";
+import { compareUtf8, type TarEntry, writeTarGz } from "./tar.js";
 
 export interface ExportOptions {
   /** the cache root */
@@ -62,29 +63,46 @@ function embeddedKernels(root: string, walk: WalkResult): ManifestKernel[] {
   return [...out.values()];
 }
 
-/** The kernels among the children of the layout's Triton dirs (`walk`), or among `only`. */
-function findKernels(root: string, layout: LayoutName, walk: WalkResult, only: string[] | undefined): KernelRecord[] {
-  const read = (path: string, container: string): KernelRecord | null => {
+/** What export keeps of a kernel: its manifest record and warnings, not its files or metadata text. */
+interface FoundKernel {
+  abs: string;
+  kernel: ManifestKernel;
+  warnings: ScanWarning[];
+}
+
+/** The kernels among the children of the layout's Triton dirs (`walk`), or among `only`, one at a time. */
+function* findKernels(
+  root: string,
+  layout: LayoutName,
+  walk: WalkResult,
+  only: string[] | undefined,
+): Generator<FoundKernel> {
+  const read = (path: string, container: string): FoundKernel | null => {
     const r = readEntry(path, true, 0, { root, layout, dir: { path: container, ...NO_VLLM } });
-    return r.kind === "kernel" ? r : null;
+    if (r.kind !== "kernel") return null;
+    const { name, backend, arch, tritonVersion } = r;
+    return {
+      abs: r.path,
+      kernel: { path: relOf(root, r.path), name, backend, arch, tritonVersion },
+      warnings: r.warnings,
+    };
   };
   if (only) {
-    return only.map((p) => {
+    for (const p of only) {
       if (!isInside(root, p) || p === root) throw new McmError(`kernel ${p} is not inside ${root}`);
       const k = read(p, p.slice(0, p.lastIndexOf("/")));
       if (!k) throw new McmError(`${p} is not a kernel folder (any more): run \`mcm index\` and try again`);
-      return k;
-    });
+      yield k;
+    }
+    return;
   }
-  const out: KernelRecord[] = [];
   for (const td of walk.tritonDirs) {
     for (const d of readdirSync(td.path, { withFileTypes: true })) {
       if (!d.isDirectory() || skipReason(d.name)) continue;
       const k = read(`${td.path}/${d.name}`, td.path);
-      if (k) out.push(k);
+      if (k) yield k;
     }
   }
-  return out;
 }
 
 function readFile(path: string): { data: Buffer; mode: number } {
@@ -100,15 +118,55 @@ function readFile(path: string): { data: Buffer; mode: number } {
   }
 }
 
-const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+/**
+ * For each of `files` (in collect's order), whether it is the group file that
+ * speaks for its folder: the last one there, as a map by folder would keep.
+ */
+function countedGroups(files: { rel: string }[]): Uint8Array {
+  const counted = new Uint8Array(files.length);
+  const seen = new Set<string>();
+  for (let i = files.length - 1; i >= 0; i--) {
+    const rel = (files[i] as { rel: string }).rel;
+    const slash = rel.lastIndexOf("/");
+    if (slash < 0 || !GROUP_RE.test(rel.slice(slash + 1))) continue;
+    const dir = rel.slice(0, slash);
+    if (!seen.has(dir)) counted[i] = 1;
+    seen.add(dir);
+  }
+  return counted;
+}
 
-/** The root most group files point at (where the cache was compiled). */
-function sourceRoot(root: string, kernels: KernelRecord[], groupText: Map<string, string>): string | null {
-  const groups = kernels.flatMap((k) => {
-    const text = groupText.get(k.path);
-    return text === undefined ? [] : [{ rel: relOf(root, k.path), text }];
-  });
-  return groupOrigin(groups);
+/** The tar entries in archive order: dirs ("name/") merged with files, each made only when the writer asks. */
+function* tarEntries(root: string, dirs: string[], files: ManifestFile[], exec: Uint8Array): Generator<TarEntry> {
+  let d = 0;
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i] as ManifestFile;
+    while (d < dirs.length && compareUtf8(`${dirs[d]}/`, f.path) < 0) yield { name: dirs[d++] as string, type: "dir" };
+    const mode = exec[i] ? 0o755 : 0o644;
+    yield { name: f.path, type: "file", source: `${root}/${f.path}`, size: f.size, sha256: f.sha256, mode };
+  }
+  while (d < dirs.length) yield { name: dirs[d++] as string, type: "dir" };
+}
+
+/** The manifest as a tar entry whose bytes are made twice (to count, then to write), never held whole. */
+function manifestEntry(m: Manifest): TarEntry {
+  let size = 0;
+  for (const t of manifestText(m)) size += Buffer.byteLength(t);
+  function* chunks(): Generator<Buffer> {
+    let part: string[] = [];
+    let n = 0;
+    for (const t of manifestText(m)) {
+      part.push(t);
+      n += t.length;
+      if (n >= 1 << 16) {
+        yield Buffer.from(part.join(""));
+        part = [];
+        n = 0;
+      }
+    }
+    if (part.length) yield Buffer.from(part.join(""));
+  }
+  return { name: MANIFEST_NAME, type: "file", size, chunks };
 }
 
 /**
@@ -123,11 +181,18 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
   const layout = plugin.name;
   const walk = emptyWalk();
   if (!o.kernels) plugin.walk(root, walk, NO_VLLM);
-  const kernels = findKernels(root, layout, walk, o.kernels);
+  const kernels: ManifestKernel[] = [];
+  const warnings: ScanWarning[] = [];
+  const picked: string[] = [];
+  for (const k of findKernels(root, layout, walk, o.kernels)) {
+    kernels.push(k.kernel);
+    warnings.push(...k.warnings);
+    if (o.kernels) picked.push(k.abs);
+  }
   const found: Collected = { dirs: [], files: [], skipped: [] };
   if (o.kernels) {
     const parents = new Set<string>();
-    for (const dir of [...kernels.map((k) => k.path), ...(o.folders ?? [])]) {
+    for (const dir of [...picked, ...(o.folders ?? [])]) {
       if (!isInside(root, dir) || dir === root) throw new McmError(`${dir} is not inside ${root}`);
       const rel = relOf(root, dir);
       const parts = rel.split("/");
@@ -137,46 +202,48 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
     found.dirs.push(...parents);
   } else collect(root, root, found);
 
-  const warnings = kernels.flatMap((k) => k.warnings);
-  const groupText = new Map<string, string>();
-  const files: ManifestFile[] = [];
-  const entries: TarEntry[] = found.dirs.map((d) => ({ name: d, type: "dir" }));
-  for (const f of found.files) {
-    const { data, mode } = readFile(f.abs);
+  // the sourceRoot vote is counted as group files are read: no file's text outlives its digest
+  const kernelDirs = new Set(kernels.map((k) => k.path));
+  const counted = countedGroups(found.files);
+  const votes = new OriginVotes();
+  const read: ManifestFile[] = [];
+  const readExec = new Uint8Array(found.files.length);
+  for (const [i, { rel }] of found.files.entries()) {
+    const { data, mode } = readFile(`${root}/${rel}`);
     const sha256 = createHash("sha256").update(data).digest("hex");
-    files.push({ path: f.rel, size: data.length, sha256 });
-    const slash = f.abs.lastIndexOf("/");
-    if (GROUP_RE.test(f.abs.slice(slash + 1))) groupText.set(f.abs.slice(0, slash), data.toString("utf8"));
-    entries.push({ name: f.rel, type: "file", source: f.abs, size: data.length, sha256, mode });
+    read.push({ path: rel, size: data.length, sha256 });
+    readExec[i] = mode & 0o100 ? 1 : 0;
+    const dir = rel.slice(0, Math.max(0, rel.lastIndexOf("/")));
+    if (counted[i] && kernelDirs.has(dir)) votes.add(dir, data.toString("utf8"));
   }
-  files.sort((a, b) => byBytes(a.path, b.path));
-  const manifestKernels: ManifestKernel[] = kernels
-    .map((k) => ({
-      path: relOf(root, k.path),
-      name: k.name,
-      backend: k.backend,
-      arch: k.arch,
-      tritonVersion: k.tritonVersion,
-    }))
-    .concat(embeddedKernels(root, walk))
-    .sort((a, b) => byBytes(a.path, b.path));
+  kernelDirs.clear();
+  found.files = [];
+  const order = Uint32Array.from(read.keys()).sort((a, b) =>
+    compareUtf8((read[a] as ManifestFile).path, (read[b] as ManifestFile).path),
+  );
+  const files = Array.from(order, (i) => read[i] as ManifestFile);
+  const exec = Uint8Array.from(order, (i) => readExec[i] as number);
+  read.length = 0;
+  const manifestKernels = kernels.concat(embeddedKernels(root, walk)).sort((a, b) => compareUtf8(a.path, b.path));
+  kernels.length = 0;
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     formatVersion: MANIFEST_VERSION,
     layout,
     scope: o.kernels ? "kernels" : "cache",
-    sourceRoot: sourceRoot(root, kernels, groupText),
+    sourceRoot: votes.best(),
     kernels: manifestKernels,
     files,
     totals: { kernels: manifestKernels.length, files: files.length, bytes: files.reduce((s, f) => s + f.size, 0) },
   };
-  const data = Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`);
-  const written = await writeTarGz(entries, o.out, {
-    head: [{ name: MANIFEST_NAME, type: "file", data }],
+  const dirs = found.dirs.sort((a, b) => compareUtf8(`${a}/`, `${b}/`));
+  const written = await writeTarGz(tarEntries(root, dirs, files, exec), o.out, {
+    head: [manifestEntry(manifest)],
     level: o.level,
     linkIdentical: true,
+    presorted: true,
   });
-  found.skipped.sort((a, b) => byBytes(a.path, b.path));
+  found.skipped.sort((a, b) => compareUtf8(a.path, b.path));
   return {
     out: o.out,
     root,

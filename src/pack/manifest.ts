@@ -80,3 +80,28 @@ export function parseManifest(text: string): Manifest {
   }
   return m;
 }
+
+/** `JSON.stringify(v, null, 1)` one level deeper (`depth` spaces more on every line but the first). */
+const nested = (v: unknown, depth: string) => JSON.stringify(v, null, 1).replaceAll("\n", `\n${depth}`);
+
+/**
+ * The text of `JSON.stringify(m, null, 1)` plus a newline, a record at a time: a
+ * manifest of a million files is never one string (nor its Buffer copy). A JSON
+ * string holds no raw newline, so indenting after each "\n" indents lines only.
+ */
+export function* manifestText(m: Manifest): Generator<string> {
+  const keys = Object.keys(m) as (keyof Manifest)[];
+  yield "{";
+  for (const [i, k] of keys.entries()) {
+    const v = m[k];
+    yield `${i ? "," : ""}\n ${JSON.stringify(k)}: `;
+    if (!Array.isArray(v) || v.length === 0) {
+      yield nested(v, " ");
+      continue;
+    }
+    yield "[";
+    for (const [j, x] of v.entries()) yield `${j ? "," : ""}\n  ${nested(x, "  ")}`;
+    yield "\n ]";
+  }
+  yield keys.length ? "\n}\n" : "}\n";
+}

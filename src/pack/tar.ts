@@ -19,6 +19,8 @@ export interface TarEntry {
   source?: string;
   /** inline content, instead of `source` */
   data?: Buffer;
+  /** content made piece by piece (`size` bytes in all), so a big one is never whole in memory; never a link */
+  chunks?: () => Iterable<Buffer>;
   /** only the owner's exec bit counts: 0755 when set, else 0644 (dirs: always 0755) */
   mode?: number;
   /** expected sha256 (hex) of the content: the writer checks what it reads against it */
@@ -32,6 +34,8 @@ export interface TarGzOptions {
   linkIdentical?: boolean;
   /** gzip level, default 6 (gzip's default) */
   level?: number;
+  /** `entries` already come in the archive's order (checked as they are written): an iterable need not be held whole */
+  presorted?: boolean;
 }
 
 export interface TarGzResult {
@@ -93,6 +97,11 @@ function header(name: Buffer, prefix: Buffer, typeflag: string, mode: number, si
   return h;
 }
 
+function* chain<T>(a: Iterable<T>, b: Iterable<T>): Generator<T> {
+  yield* a;
+  yield* b;
+}
+
 const padding = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK;
 
 /** The header blocks of one entry: a pax header first when ustar cannot hold the name, link or size. */
@@ -137,19 +146,49 @@ function normalise(e: TarEntry): { name: string; mode: number } {
   return { name, mode };
 }
 
+/**
+ * Orders strings as Buffer.compare orders their UTF-8 bytes, without making
+ * the buffers (a big archive's names would otherwise each hold one). UTF-16
+ * order is code point order, hence UTF-8's, except where a surrogate meets
+ * U+E000..U+FFFF: those few compare as bytes.
+ */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  }
+  return a.length - b.length;
+}
+
+type Normal = { e: TarEntry; name: string; mode: number };
+
 /** Entries sorted by the UTF-8 bytes of their (normalised) names. */
-function sorted(entries: TarEntry[]): { e: TarEntry; name: string; mode: number; key: Buffer }[] {
-  const list = entries.map((e) => {
-    const n = normalise(e);
-    return { e, ...n, key: Buffer.from(n.name, "utf8") };
-  });
-  list.sort((a, b) => Buffer.compare(a.key, b.key));
+function sorted(entries: TarEntry[]): Normal[] {
+  const list = entries.map((e) => ({ e, ...normalise(e) }));
+  list.sort((a, b) => compareUtf8(a.name, b.name));
   for (let i = 1; i < list.length; i++) {
-    if (Buffer.compare((list[i - 1] as { key: Buffer }).key, (list[i] as { key: Buffer }).key) === 0) {
-      throw new McmError(`archive entry twice: ${(list[i] as { name: string }).name}`);
+    if (compareUtf8((list[i - 1] as Normal).name, (list[i] as Normal).name) === 0) {
+      throw new McmError(`archive entry twice: ${(list[i] as Normal).name}`);
     }
   }
   return list;
+}
+
+/** Entries the caller already sorted, checked one by one against the one before. */
+function* inOrder(entries: Iterable<TarEntry>): Generator<Normal> {
+  let last: string | undefined;
+  for (const e of entries) {
+    const n = { e, ...normalise(e) };
+    const c = last === undefined ? -1 : compareUtf8(last, n.name);
+    if (c === 0) throw new McmError(`archive entry twice: ${n.name}`);
+    if (c > 0) throw new McmError(`archive entry out of order: ${n.name}`);
+    last = n.name;
+    yield n;
+  }
 }
 
 /** Reads a whole file, checking it still has the size and content the caller expects. */
@@ -178,9 +217,13 @@ function readSource(path: string, e: TarEntry): Buffer {
  * `outPath`, through a temp file in the same folder and a rename: an
  * interrupted write never leaves a half archive at `outPath`.
  */
-export async function writeTarGz(entries: TarEntry[], outPath: string, opts: TarGzOptions = {}): Promise<TarGzResult> {
+export async function writeTarGz(
+  entries: TarEntry[] | Iterable<TarEntry>,
+  outPath: string,
+  opts: TarGzOptions = {},
+): Promise<TarGzResult> {
   const head = (opts.head ?? []).map((e) => ({ e, ...normalise(e) }));
-  const all = [...head, ...sorted(entries)];
+  const body = opts.presorted || !Array.isArray(entries) ? inOrder(entries) : sorted(entries);
   const tmp = join(dirname(outPath), `.${basename(outPath)}.mcm-tmp-${process.pid}`);
   const fd = openSync(tmp, "w", 0o644);
   const hash = createHash("sha256");
@@ -221,9 +264,23 @@ export async function writeTarGz(entries: TarEntry[], outPath: string, opts: Tar
       parts.push(b);
       pending += b.length;
     };
-    for (const [i, { e, name, mode }] of all.entries()) {
+    let i = -1;
+    for (const { e, name, mode } of chain(head, body)) {
+      i++;
       if (e.type === "dir") {
         push(entryHeader(name, "dir", 0, mode));
+      } else if (e.chunks) {
+        if (e.size === undefined) throw new McmError(`archive entry ${name} has chunks but no size`);
+        push(entryHeader(name, "file", e.size, mode));
+        let n = 0;
+        for (const c of e.chunks()) {
+          n += c.length;
+          push(c);
+          if (pending >= CHUNK) await flush();
+        }
+        if (n !== e.size) throw new McmError(`archive entry ${name}: ${n} bytes, expected ${e.size}`);
+        const pad = padding(n);
+        if (pad) push(Buffer.alloc(pad));
       } else {
         const data = e.data ?? (e.source !== undefined ? readSource(e.source, e) : undefined);
         if (data === undefined) throw new McmError(`archive entry ${name} has neither data nor source`);

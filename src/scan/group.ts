@@ -163,34 +163,46 @@ function pythonJson(v: unknown): string {
 
 /**
  * The root most group files point at: a child path `<R>/<kernel rel>/<file>`
- * votes for R. `groups`: each group file's text, with its kernel folder relative to the cache.
+ * votes for R. Counted as group files are read, so their texts need not be kept.
  */
-export function groupOrigin(groups: Iterable<{ rel: string; text: string }>): string | null {
-  const votes = new Map<string, number>();
-  for (const { rel, text } of groups) {
+export class OriginVotes {
+  private readonly votes = new Map<string, number>();
+
+  /** One group file's votes: its text, with its kernel folder relative to the cache. */
+  add(rel: string, text: string): void {
     let children: unknown;
     try {
       children = (JSON.parse(text) as { child_paths?: unknown }).child_paths;
     } catch {
-      continue;
+      return;
     }
-    if (!children || typeof children !== "object" || Array.isArray(children)) continue;
+    if (!children || typeof children !== "object" || Array.isArray(children)) return;
     for (const [file, p] of Object.entries(children)) {
       const tail = `/${rel}/${file}`;
       if (typeof p === "string" && p.endsWith(tail) && p.length > tail.length) {
         const r = p.slice(0, -tail.length);
-        votes.set(r, (votes.get(r) ?? 0) + 1);
+        this.votes.set(r, (this.votes.get(r) ?? 0) + 1);
       }
     }
   }
-  let best: string | null = null;
-  let most = 0;
-  // ties: the first root in byte order, so the answer does not depend on reading order
-  for (const [r, n] of [...votes].sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])))) {
-    if (n > most) {
-      best = r;
-      most = n;
+
+  best(): string | null {
+    let best: string | null = null;
+    let most = 0;
+    // ties: the first root in byte order, so the answer does not depend on reading order
+    for (const [r, n] of [...this.votes].sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])))) {
+      if (n > most) {
+        best = r;
+        most = n;
+      }
     }
+    return best;
   }
-  return best;
+}
+
+/** OriginVotes over `groups`: each group file's text, with its kernel folder relative to the cache. */
+export function groupOrigin(groups: Iterable<{ rel: string; text: string }>): string | null {
+  const votes = new OriginVotes();
+  for (const { rel, text } of groups) votes.add(rel, text);
+  return votes.best();
 }

@@ -1,11 +1,10 @@
 // What `mcm push` puts in the layer: the selected kernels under io.triton.cache/
 // (or the vLLM compile folders that hold them under io.vllm.cache/), plus MCV's
 // io.<kind>.manifest/manifest.json. A plan first; writing it is one call.
-import { statSync } from "node:fs";
 import { McmError } from "../../core/errors.js";
 import type { KernelRow, LayoutName } from "../../core/types.js";
-import { type Collected, collect } from "../collect.js";
-import { type TarEntry, writeTarGz } from "../tar.js";
+import { EntryList } from "../entry-list.js";
+import { writeTarGz } from "../tar.js";
 import type { LayerFile } from "./image.js";
 import {
   type CacheKind,
@@ -13,6 +12,7 @@ import {
   manifestPath,
   mcvLabels,
   mcvManifest,
+  metadataFacts,
   type PackedKernel,
   type PackedUnits,
 } from "./mcv.js";
@@ -21,7 +21,7 @@ export interface LayerPlan {
   kind: CacheKind;
   root: string;
   kernels: PackedKernel[];
-  entries: TarEntry[];
+  entries: EntryList;
   /** bytes of the cache files in the layer (MCV's cache-size-bytes) */
   cacheBytes: number;
   files: number;
@@ -29,20 +29,24 @@ export interface LayerPlan {
   skipped: { path: string; reason: string }[];
 }
 
-/** Every plain file and folder under `abs`, named `name + rel`; links and specials are skipped. */
-function collectUnder(abs: string, name: string, out: TarEntry[], skipped: LayerPlan["skipped"]): void {
-  const found: Collected = { dirs: [], files: [], skipped: [] };
-  collect(abs, abs, found);
-  out.push({ name, type: "dir" }, ...found.dirs.map((d) => ({ name: `${name}/${d}`, type: "dir" as const })));
-  for (const f of found.files) {
-    const st = statSync(f.abs);
-    out.push({ name: `${name}/${f.rel}`, type: "file", source: f.abs, size: st.size, mode: st.mode });
-  }
-  for (const x of found.skipped) skipped.push({ path: `${abs}/${x.path}`, reason: x.reason });
+/** What the layer needs of a kernel's row and metadata (a few fields of it, not its text). */
+export function packedKernel(row: KernelRow, metadata: string | null): PackedKernel {
+  return {
+    path: row.path,
+    key: row.key,
+    backend: row.backend,
+    arch: row.arch,
+    warpSize: row.warpSize,
+    numWarps: row.numWarps,
+    numStages: row.numStages,
+    ...metadataFacts(metadata),
+    vllmHash: row.vllmHash,
+    embedded: row.embedded > 0,
+  };
 }
 
 /** The torch_compile_cache/<hash> folder a vLLM kernel sits in, relative to the vLLM root. */
-function vllmEntry(root: string, k: KernelRow): string {
+function vllmEntry(root: string, k: PackedKernel): string {
   const rel = k.path.slice(root.length + 1).split("/");
   const i = rel.indexOf(k.vllmHash ?? "\0");
   if (i < 0) throw new McmError(`cannot place ${k.path} in its vLLM cache folder`);
@@ -62,66 +66,52 @@ export function kindOf(layout: LayoutName): CacheKind {
 export function planLayer(
   root: string,
   layout: LayoutName,
-  rows: { row: KernelRow; metadata: string | null }[],
+  kernels: PackedKernel[],
   whole: boolean,
   packed: PackedUnits = { units: [], dirs: [] },
 ): LayerPlan {
   const kind = kindOf(layout);
   const prefix = cachePrefix(kind).slice(0, -1);
-  const entries: TarEntry[] = [];
+  const entries = new EntryList();
   const skipped: LayerPlan["skipped"] = [];
   // a whole plain Triton cache, or a whole vLLM root (compile units need vLLM's files and modelinfos/ beside them)
   if (whole && (layout === "triton" || (kind === "vllm" && packed.units.length > 0)))
-    collectUnder(root, prefix, entries, skipped);
+    entries.under(root, prefix, skipped);
   else if (kind === "triton") {
-    entries.push({ name: prefix, type: "dir" });
+    entries.dir(prefix);
     const seen = new Set<string>();
-    for (const { row } of rows) {
-      if (seen.has(row.key))
-        throw new McmError(`two chosen kernels share the folder name ${row.key}: narrow the filters`);
-      seen.add(row.key);
-      collectUnder(row.path, `${prefix}/${row.key}`, entries, skipped);
+    for (const k of kernels) {
+      if (seen.has(k.key)) throw new McmError(`two chosen kernels share the folder name ${k.key}: narrow the filters`);
+      seen.add(k.key);
+      entries.under(k.path, `${prefix}/${k.key}`, skipped);
     }
   } else {
-    const dirs = [...new Set(rows.map(({ row }) => vllmEntry(root, row)))].sort();
+    const dirs = [...new Set(kernels.map((k) => vllmEntry(root, k)))].sort();
     const parents = new Set<string>();
     for (const d of dirs) {
       const parts = d.split("/");
       for (let i = 1; i < parts.length; i++) parents.add(parts.slice(0, i).join("/"));
     }
-    entries.push(
-      { name: prefix, type: "dir" },
-      ...[...parents].map((p) => ({ name: `${prefix}/${p}`, type: "dir" as const })),
-    );
-    for (const d of dirs) collectUnder(`${root}/${d}`, `${prefix}/${d}`, entries, skipped);
+    entries.dir(prefix);
+    for (const p of parents) entries.dir(`${prefix}/${p}`);
+    for (const d of dirs) entries.under(`${root}/${d}`, `${prefix}/${d}`, skipped);
     packed = {
       units: packed.units.filter((u) => dirs.some((d) => u.path.startsWith(`${root}/${d}/`))),
       dirs: packed.dirs,
     };
   }
-  const kernels: PackedKernel[] = rows.map(({ row, metadata }) => ({
-    key: row.key,
-    backend: row.backend,
-    arch: row.arch,
-    warpSize: row.warpSize,
-    numWarps: row.numWarps,
-    numStages: row.numStages,
-    metadata,
-    vllmHash: row.vllmHash,
-    embedded: row.embedded > 0,
-  }));
-  const files = entries.filter((e) => e.type === "file");
-  const cacheBytes = files.reduce((n, e) => n + (e.size ?? 0), 0);
+  const cacheBytes = entries.bytes;
   const manifest = mcvManifest(kind, kernels, packed);
   const mdir = manifestPath(kind).split("/")[0] as string;
-  entries.push({ name: mdir, type: "dir" }, { name: manifestPath(kind), type: "file", data: manifest });
+  entries.dir(mdir);
+  entries.data(manifestPath(kind), manifest);
   return {
     kind,
     root,
     kernels,
     entries,
     cacheBytes,
-    files: files.length,
+    files: entries.files,
     labels: mcvLabels(kind, kernels, cacheBytes, packed),
     skipped,
   };
@@ -130,7 +120,7 @@ export function planLayer(
 /** Writes the layer; its digests come from the writer, so the file is not read back. */
 /** `links`: a file whose bytes an earlier entry holds is a tar hard link to it (one copy of each distinct file). */
 export async function writeLayer(plan: LayerPlan, outPath: string, links = true): Promise<LayerFile> {
-  const r = await writeTarGz(plan.entries, outPath, { linkIdentical: links });
+  const r = await writeTarGz(plan.entries.sorted(), outPath, { linkIdentical: links, presorted: true });
   return {
     path: outPath,
     digest: `sha256:${r.sha256}`,

@@ -31,25 +31,39 @@ export interface PackedKernel {
   warpSize: number | null;
   numWarps: number | null;
   numStages: number | null;
-  /** the kernel's <name>.json as read, for the fields MCV's manifest copies */
-  metadata: string | null;
+  /** the kernel folder */
+  path: string;
+  /** from the kernel's <name>.json, the fields MCV's manifest copies (metadataFacts) */
+  hash: string | null;
+  ptxVersion: number | null;
+  debug: boolean;
   /** vLLM: the torch_compile_cache/<hash> it belongs to */
   vllmHash: string | null;
   /** inside a vLLM compile unit (not a kernel folder) */
   embedded?: boolean;
 }
 
-/** One manifest entry as MCV writes it: metadata hash, options, and the target flattened in. */
-function manifestEntry(k: PackedKernel): Record<string, unknown> {
+/** The fields of a kernel's <name>.json that MCV's manifest copies: a few, so its text need not be kept. */
+export function metadataFacts(metadata: string | null): Pick<PackedKernel, "hash" | "ptxVersion" | "debug"> {
   let meta: Record<string, unknown> = {};
   try {
-    meta = JSON.parse(k.metadata ?? "{}") as Record<string, unknown>;
+    const v: unknown = JSON.parse(metadata ?? "{}");
+    if (v && typeof v === "object") meta = v as Record<string, unknown>;
   } catch {}
-  const e: Record<string, unknown> = { hash: typeof meta.hash === "string" ? meta.hash : k.key };
-  if (typeof meta.ptx_version === "number") e.ptx_version = meta.ptx_version;
+  return {
+    hash: typeof meta.hash === "string" ? meta.hash : null,
+    ptxVersion: typeof meta.ptx_version === "number" ? meta.ptx_version : null,
+    debug: meta.debug === true,
+  };
+}
+
+/** One manifest entry as MCV writes it: metadata hash, options, and the target flattened in. */
+function manifestEntry(k: PackedKernel): Record<string, unknown> {
+  const e: Record<string, unknown> = { hash: k.hash ?? k.key };
+  if (k.ptxVersion !== null) e.ptx_version = k.ptxVersion;
   if (k.numStages) e.num_stages = k.numStages;
   if (k.numWarps) e.num_warps = k.numWarps;
-  if (meta.debug === true) e.debug = true;
+  if (k.debug) e.debug = true;
   e.backend = k.backend;
   e.arch = k.arch;
   e.warp_size = k.warpSize ?? 0;
