@@ -8,6 +8,9 @@ import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync
 import { basename, dirname, join } from "node:path";
 import { createGzip } from "node:zlib";
 import { McmError } from "../core/errors.js";
+import { compareUtf8 } from "./name-order.js";
+
+export { compareUtf8 };
 
 export interface TarEntry {
   /** path inside the archive, "/"-separated, no leading "/"; a trailing "/" on dirs is optional */
@@ -144,24 +147,6 @@ function normalise(e: TarEntry): { name: string; mode: number } {
   if (e.type === "dir") name = `${name}/`;
   const mode = e.type === "dir" ? 0o755 : (e.mode ?? 0) & 0o100 ? 0o755 : 0o644;
   return { name, mode };
-}
-
-/**
- * Orders strings as Buffer.compare orders their UTF-8 bytes, without making
- * the buffers (a big archive's names would otherwise each hold one). UTF-16
- * order is code point order, hence UTF-8's, except where a surrogate meets
- * U+E000..U+FFFF: those few compare as bytes.
- */
-export function compareUtf8(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x < 0xd800 && y < 0xd800) return x - y;
-    return Buffer.compare(Buffer.from(a), Buffer.from(b));
-  }
-  return a.length - b.length;
 }
 
 type Normal = { e: TarEntry; name: string; mode: number };
