@@ -32,7 +32,7 @@ export interface KnownEntry {
   kernel: boolean;
 }
 
-const KERNEL_COLUMNS = `path, root, container, layout, key, name, backend, arch,
+export const KERNEL_COLUMNS = `path, root, container, layout, key, name, backend, arch,
   warp_size AS warpSize, num_warps AS numWarps, num_stages AS numStages, num_ctas AS numCtas,
   shared, triton_version AS tritonVersion, total_size AS totalSize, ir_size AS irSize,
   asm_size AS asmSize, file_count AS fileCount, modified_time AS modifiedTime,
@@ -61,7 +61,7 @@ function toKernelRow(r: Raw): KernelRow {
 }
 
 /** A KERNEL_COLUMNS row read with .raw(), in the columns' order. */
-function kernelRowOf(r: unknown[]): KernelRow {
+export function kernelRowOf(r: unknown[]): KernelRow {
   return {
     path: r[0] as string,
     root: r[1] as string,
@@ -262,11 +262,7 @@ export class IndexDb {
    * Makes the index follow a prune without re-reading the folders: kernels that
    * went are forgotten; others lose the files removed and take the folder's new mtime.
    */
-  followPrune(
-    changes: { path: string; gone: boolean; removedFiles: string[]; dirMtime: number | null }[],
-    /** the files as the plan saw them, to spare reading them back */
-    filesBefore: Map<string, KernelFile[]> = new Map(),
-  ): void {
+  followPrune(changes: { path: string; gone: boolean; removedFiles: string[]; dirMtime: number | null }[]): void {
     const forget = this.db.prepare("DELETE FROM kernels WHERE path = ?");
     const setFiles = this.db.prepare("UPDATE kernel_blobs SET files = ? WHERE path = ?");
     const setSizes = this.db.prepare(`UPDATE kernels SET total_size = ?, ir_size = ?, asm_size = ?, file_count = ?,
@@ -278,7 +274,7 @@ export class IndexDb {
           continue;
         }
         const removed = new Set(c.removedFiles);
-        const files = (filesBefore.get(c.path) ?? this.kernelBlob(c.path).files).filter((f) => !removed.has(f.name));
+        const files = this.kernelBlob(c.path).files.filter((f) => !removed.has(f.name));
         const sum = (kind?: string) =>
           files.reduce((n, f) => n + (kind === undefined || f.kind === kind ? f.size : 0), 0);
         setFiles.run(JSON.stringify(files.map((f) => [f.name, f.kind, f.size])), c.path);
@@ -453,6 +449,15 @@ export class IndexDb {
       .get(...args) as { kernels: number; bytes: number; stale: number; inUnits: number };
   }
 
+  /** The bytes of the kernels that match `f`, per cache root. */
+  rootSizes(f: KernelFilters, now = Date.now()): [root: string, bytes: number][] {
+    const { where, args } = filterSql(f, now);
+    return this.db
+      .prepare(`SELECT root, sum(total_size) FROM kernels ${where} GROUP BY root`)
+      .raw()
+      .all(...args) as [string, number][];
+  }
+
   /** Kernels whose key (folder name) starts with `prefix`, case-insensitive. */
   kernelsByPrefix(prefix: string): KernelRow[] {
     const rows = this.db
@@ -461,16 +466,6 @@ export class IndexDb {
       )
       .all(prefix.length, prefix) as Raw[];
     return rows.map(toKernelRow);
-  }
-
-  /** The files of every kernel that matches `f`, in one query. */
-  kernelFilesFor(f: KernelFilters): Map<string, KernelFile[]> {
-    const { where, args } = filterSql(f, Date.now());
-    const rows = this.db
-      .prepare(`SELECT path, files FROM kernel_blobs WHERE path IN (SELECT path FROM kernels ${where})`)
-      .raw()
-      .all(...args) as [string, string][];
-    return new Map(rows.map(([p, files]) => [p, parseFiles(files)]));
   }
 
   private blobStmt: Database.Statement | undefined;
@@ -553,7 +548,7 @@ export class IndexDb {
   }
 }
 
-function parseFiles(text: string): KernelFile[] {
+export function parseFiles(text: string): KernelFile[] {
   return (JSON.parse(text) as [string, KernelFile["kind"], number][]).map(([name, kind, size]) => ({
     name,
     kind,
@@ -580,7 +575,7 @@ function listingSql(
   return { sql: `SELECT ${columns} FROM kernels ${where} ORDER BY ${order}name, modified_time DESC, path${lim}`, args };
 }
 
-function filterSql(f: KernelFilters, now: number): { where: string; args: unknown[] } {
+export function filterSql(f: KernelFilters, now: number): { where: string; args: unknown[] } {
   const c: string[] = [];
   const a: unknown[] = [];
   if (f.name?.match === "exact") {

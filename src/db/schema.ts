@@ -127,4 +127,8 @@ export const MIGRATIONS: readonly string[] = [
     mtime REAL NOT NULL
   );
   `,
+  `
+  -- a no-change re-index counts a root's entries on disk and in units from this, not from the wide rows
+  CREATE INDEX kernels_root_embedded ON kernels(root, embedded);
+  `,
 ];

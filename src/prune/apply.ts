@@ -1,5 +1,6 @@
-// The only code that deletes. A dry run walks the same lines and checks, and
-// skips only the changes themselves (and the wait).
+// The only code that deletes. It reads the plan a page at a time from the
+// plan table (db/prune-plan.ts), so a plan of a million kernels is never held
+// in memory; a dry run never comes here (the plan is the whole answer).
 //
 // Triton has no locks, so removal is made safe by its order (as git's prune
 // expiry and RCU do): first the cache stops pointing at what will go (the
@@ -15,7 +16,7 @@ import { failpoint } from "../failpoint.js";
 import { inRealFolder } from "../safe-fs.js";
 import { errorCode, isInside, warn } from "../scan/util.js";
 import { pidAlive } from "./lock.js";
-import type { PlanEntry, PrunePlan } from "./plan.js";
+import type { PlanEntry } from "./plan.js";
 import { sameContent } from "./same-content.js";
 import { Trash } from "./trash.js";
 import {
@@ -31,14 +32,30 @@ import {
   writerPids,
 } from "./unpublish.js";
 
+/** The plan as applyPlan reads it (db/prune-plan.ts's PlanTable): a page of entries at a time. */
+export interface PlanPages {
+  /** the entries in plan order; with `held`, only those step 1 passed on, with the state it saw */
+  entryPages(held?: boolean): Iterable<{ seq: number; entry: PlanEntry; state: string | null }[]>;
+  /** keeps what step 1 saw of each folder until step 3, out of memory */
+  hold(states: [seq: number, state: string][]): void;
+}
+
+/** What changed in one kernel folder, so that the index can follow without re-reading. */
+export interface Change {
+  path: string;
+  gone: boolean;
+  removedFiles: string[];
+}
+
 export interface ApplyOptions {
-  dryRun: boolean;
   /** how long readers that saw the old group files get to finish; one wait for the whole plan */
   graceMs: number;
   /** a folder written this recently may be a compile in flight (its stages are written one by one): left alone */
   inFlightMs: number;
-  /** the cache roots in scope: a hard link's target must be a file of one of them (default: the entries' roots) */
-  roots?: string[];
+  /** the cache roots in scope: a hard link's target must be a file of one of them */
+  roots: string[];
+  /** called with each page's changes as it is done: the index follows as the prune goes */
+  follow?: (changes: Change[]) => void;
 }
 
 export interface ApplyResult {
@@ -46,8 +63,6 @@ export interface ApplyResult {
   files: number;
   bytes: number;
   warnings: ScanWarning[];
-  /** what changed, per kernel folder, so that the index can follow without re-reading */
-  changes: { path: string; gone: boolean; removedFiles: string[] }[];
 }
 
 /** An entry after its first step: what its folder held once unpublished. */
@@ -55,6 +70,9 @@ interface Unpublished {
   e: PlanEntry;
   state: FolderState;
 }
+
+/** Step 3's work on a page: the changes it made, for the index. */
+type Tally = ApplyResult & { changes: Change[] };
 
 export const DEFAULT_GRACE_MS = 2000;
 export const DEFAULT_IN_FLIGHT_MS = 60_000;
@@ -96,8 +114,12 @@ function busy(state: FolderState, now: number, inFlightMs: number): string | nul
   return null;
 }
 
-export async function applyPlan(plan: PrunePlan, opts: ApplyOptions): Promise<ApplyResult> {
-  const result: ApplyResult = { kernels: 0, files: 0, bytes: 0, warnings: [], changes: [] };
+export async function applyPlan(plan: PlanPages, opts: ApplyOptions): Promise<ApplyResult> {
+  const result: Tally = { kernels: 0, files: 0, bytes: 0, warnings: [], changes: [] };
+  const follow = () => {
+    if (result.changes.length) opts.follow?.(result.changes);
+    result.changes = [];
+  };
   // every kernel of a Triton dir shares its parent: resolve each parent once
   const parents = new Map<string, string>();
   const realParent = (dir: string) => {
@@ -117,51 +139,54 @@ export async function applyPlan(plan: PrunePlan, opts: ApplyOptions): Promise<Ap
     }
   };
 
-  // a link's target is a file of one of the plan's roots, never elsewhere
-  const roots = opts.roots ?? [...new Set(plan.entries.map((e) => e.root))];
   // 1. unpublish: rewrite each group file without what goes (hard links need no step: the path never goes)
-  const waiting: Unpublished[] = [];
+  let waiting = 0;
   const now = Date.now();
-  for (const e of plan.entries) {
-    if (!folderOk(e, result.warnings, realParent)) continue;
-    guarded(e, () => {
-      if (e.action === "link-files" || e.action === "link-units") {
-        linkFiles(e, opts.dryRun, result, roots);
-        return;
-      }
-      if (e.action === "remove-files") e.files.forEach(assertRemovable);
-      const state = folderState(e.path);
-      const why = busy(state, now, opts.inFlightMs);
-      if (why) {
-        result.warnings.push(warn(e.path, "changed", why));
-        return;
-      }
-      if (groupFiles(state).length === 0 && e.action === "remove-files") {
-        result.warnings.push(warn(e.path, "changed", "no group file: nothing Triton reads; left alone"));
-        return;
-      }
-      if (opts.dryRun) {
-        // the same checks, no change
-      } else if (e.action === "remove-unit") unpublishUnits(e.path, state);
-      else unpublish(e.path, state, e.action === "remove-kernel" ? "all" : e.files);
-      waiting.push({ e, state });
-    });
+  for (const page of plan.entryPages()) {
+    const held: [number, string][] = [];
+    for (const { seq, entry: e } of page) {
+      if (!folderOk(e, result.warnings, realParent)) continue;
+      guarded(e, () => {
+        if (e.action === "link-files" || e.action === "link-units") {
+          linkFiles(e, result, opts.roots);
+          return;
+        }
+        if (e.action === "remove-files") e.files.forEach(assertRemovable);
+        const state = folderState(e.path);
+        const why = busy(state, now, opts.inFlightMs);
+        if (why) {
+          result.warnings.push(warn(e.path, "changed", why));
+          return;
+        }
+        if (groupFiles(state).length === 0 && e.action === "remove-files") {
+          result.warnings.push(warn(e.path, "changed", "no group file: nothing Triton reads; left alone"));
+          return;
+        }
+        if (e.action === "remove-unit") unpublishUnits(e.path, state);
+        else unpublish(e.path, state, e.action === "remove-kernel" ? "all" : e.files);
+        held.push([seq, JSON.stringify([...state])]);
+      });
+    }
+    plan.hold(held);
+    waiting += held.length;
+    follow();
   }
 
-  // 2. one grace period for the whole batch: readers that read the old group files finish their reads
-  if (!opts.dryRun && waiting.length && opts.graceMs > 0) {
-    await new Promise((r) => setTimeout(r, opts.graceMs));
-  }
+  // 2. one grace period for the whole plan: readers that read the old group files finish their reads
+  if (waiting && opts.graceMs > 0) await new Promise((r) => setTimeout(r, opts.graceMs));
 
   // 3. remove only what nobody wrote since it was unpublished
   const trashes = new Map<string, Trash>();
   try {
-    for (const u of waiting) {
-      guarded(u.e, () => {
-        if (u.e.action === "remove-kernel" || u.e.action === "remove-unit")
-          removeKernel(u, opts.dryRun, result, trashes);
-        else removeFiles(u, opts.dryRun, result);
-      });
+    for (const page of plan.entryPages(true)) {
+      for (const { entry: e, state } of page) {
+        const u: Unpublished = { e, state: new Map(JSON.parse(state as string)) as FolderState };
+        guarded(e, () => {
+          if (e.action === "remove-kernel" || e.action === "remove-unit") removeKernel(u, result, trashes);
+          else removeFiles(u, result);
+        });
+      }
+      follow();
     }
   } finally {
     for (const t of trashes.values()) {
@@ -169,47 +194,46 @@ export async function applyPlan(plan: PrunePlan, opts: ApplyOptions): Promise<Ap
       if (why) result.warnings.push(warn(t.path, "permission", why));
     }
   }
-  return result;
+  const { changes: _, ...done } = result;
+  return done;
 }
 
-function removeKernel(u: Unpublished, dryRun: boolean, r: ApplyResult, trashes: Map<string, Trash>): void {
+function removeKernel(u: Unpublished, r: Tally, trashes: Map<string, Trash>): void {
   const { e } = u;
   const changed = changedSince(u.state, folderState(e.path));
   if (changed.length) {
     r.warnings.push(warn(e.path, "changed", `written since it was unpublished (${changed[0]}): a compile; left alone`));
-    if (e.action === "remove-unit" && !dryRun) republishUnits(e.path);
+    if (e.action === "remove-unit") republishUnits(e.path);
     return;
   }
-  if (!dryRun) {
-    let trash = trashes.get(e.root);
-    if (!trash) {
-      trash = Trash.make(e.root);
-      trashes.set(e.root, trash);
-    }
-    failpoint("prune.before-trash");
-    const trashed = trash.take(e.path, `${e.hash}.${randomBytes(4).toString("hex")}`);
-    failpoint("prune.trashed");
-    // a writer that came in between the check and the rename: its folder goes back
-    if (changedSince(u.state, folderState(trashed)).length) {
-      const how = trash.giveBack(trashed, e.path)
-        ? "left alone"
-        : `its earlier files were put back beside the ones it wrote again (${restoreInto(trashed, e.path, e.root)})`;
-      r.warnings.push(warn(e.path, "changed", `written while it was being removed: a compile; ${how}`));
-      return;
-    }
+  let trash = trashes.get(e.root);
+  if (!trash) {
+    trash = Trash.make(e.root);
+    trashes.set(e.root, trash);
   }
-  if (e.action === "remove-unit" && !dryRun) removeEmptyParents(e.path, e.root);
+  failpoint("prune.before-trash");
+  const trashed = trash.take(e.path, `${e.hash}.${randomBytes(4).toString("hex")}`);
+  failpoint("prune.trashed");
+  // a writer that came in between the check and the rename: its folder goes back
+  if (changedSince(u.state, folderState(trashed)).length) {
+    const how = trash.giveBack(trashed, e.path)
+      ? "left alone"
+      : `its earlier files were put back beside the ones it wrote again (${restoreInto(trashed, e.path, e.root)})`;
+    r.warnings.push(warn(e.path, "changed", `written while it was being removed: a compile; ${how}`));
+    return;
+  }
+  if (e.action === "remove-unit") removeEmptyParents(e.path, e.root);
   r.changes.push({ path: e.path, gone: true, removedFiles: e.files });
   r.kernels++;
   r.files += e.files.length;
   r.bytes += e.bytes;
 }
 
-function removeFiles(u: Unpublished, dryRun: boolean, r: ApplyResult): void {
+function removeFiles(u: Unpublished, r: Tally): void {
   const { e } = u;
   const now = folderState(e.path);
-  // a compile that published the files again since: they are in use (a dry run never unpublished them)
-  const republished = dryRun ? [] : groupFiles(now).flatMap((g) => listedIn(`${e.path}/${g}`, e.files));
+  // a compile that published the files again since: they are in use
+  const republished = groupFiles(now).flatMap((g) => listedIn(`${e.path}/${g}`, e.files));
   if (republished.length) {
     r.warnings.push(warn(e.path, "changed", `its group file lists ${republished[0]} again: a compile; left alone`));
     return;
@@ -229,8 +253,7 @@ function removeFiles(u: Unpublished, dryRun: boolean, r: ApplyResult): void {
     }
     try {
       // a symlink goes itself, its target is never touched; a folder is refused (EISDIR)
-      if (dryRun) lstatSync(p);
-      else unlinkSync(p);
+      unlinkSync(p);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT") r.warnings.push(warn(p, "vanished", "vanished before it was pruned"));
@@ -247,7 +270,7 @@ function removeFiles(u: Unpublished, dryRun: boolean, r: ApplyResult): void {
   }
 }
 
-function linkFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult, roots: string[]): void {
+function linkFiles(e: PlanEntry, r: Tally, roots: string[]): void {
   let linked = 0;
   for (const step of e.links ?? []) {
     const p = `${e.path}/${step.file}`;
@@ -262,26 +285,24 @@ function linkFiles(e: PlanEntry, dryRun: boolean, r: ApplyResult, roots: string[
       r.warnings.push(warn(p, "changed", "its bytes differ from its twin's now; not linked"));
       continue;
     }
-    if (!dryRun) {
-      // link to a temporary name, then rename over: the file is never missing
-      const tmp = `${e.path}/.mcm-link.${randomBytes(4).toString("hex")}`;
-      try {
-        linkSync(step.target, tmp);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        r.warnings.push(
-          warn(
-            p,
-            "unreadable",
-            code === "EXDEV"
-              ? "on another filesystem than its twin; not linked"
-              : `not linked: ${(err as Error).message}`,
-          ),
-        );
-        continue;
-      }
-      renameSync(tmp, p);
+    // link to a temporary name, then rename over: the file is never missing
+    const tmp = `${e.path}/.mcm-link.${randomBytes(4).toString("hex")}`;
+    try {
+      linkSync(step.target, tmp);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      r.warnings.push(
+        warn(
+          p,
+          "unreadable",
+          code === "EXDEV"
+            ? "on another filesystem than its twin; not linked"
+            : `not linked: ${(err as Error).message}`,
+        ),
+      );
+      continue;
     }
+    renameSync(tmp, p);
     linked++;
     r.files++;
     r.bytes += b.size;

@@ -74,41 +74,50 @@ function byFilesystem(kernels: Candidate[], warnings: ScanWarning[]): Candidate[
   return [...sets.values()];
 }
 
+/** The cheap first cut: only kernels sharing name, backend and binary sizes can be the same. */
+export function bucketKey(k: Candidate): string {
+  const sizes = k.files
+    .filter((f) => f.kind === "binary")
+    .map((f) => `${f.name}:${f.size}`)
+    .sort()
+    .join(",");
+  return `${k.backend}\0${k.name}\0${sizes}`;
+}
+
 /**
  * Groups of identical kernels, from every root given: planDeduplicate decides
  * what may act across roots. With `link`, each group is on one filesystem and
  * knows which files of each copy are identical to its keeper's.
  */
 export function findDuplicates(kernels: Candidate[], link: boolean, warnings: ScanWarning[]): DuplicateGroup[] {
-  // cheap first cut: only kernels sharing name, backend and binary sizes can be the same
   const buckets = new Map<string, Candidate[]>();
   for (const k of kernels) {
-    const sizes = k.files
-      .filter((f) => f.kind === "binary")
-      .map((f) => `${f.name}:${f.size}`)
-      .sort()
-      .join(",");
-    const key = `${k.backend}\0${k.name}\0${sizes}`;
-    buckets.set(key, [...(buckets.get(key) ?? []), k]);
+    const key = bucketKey(k);
+    const bucket = buckets.get(key);
+    if (bucket) bucket.push(k);
+    else buckets.set(key, [k]);
   }
+  return [...buckets.values()].flatMap((b) => duplicatesIn(b, link, warnings));
+}
+
+/** The groups of identical kernels among one bucket (kernels of one bucketKey). */
+export function duplicatesIn(bucket: Candidate[], link: boolean, warnings: ScanWarning[]): DuplicateGroup[] {
+  if (bucket.length < 2) return [];
   const groups: DuplicateGroup[] = [];
-  for (const bucket of buckets.values()) {
-    if (bucket.length < 2) continue;
-    const byPrint = new Map<string, Candidate[]>();
-    for (const k of bucket) {
-      const fp = fingerprint(k, warnings);
-      if (fp) byPrint.set(fp, [...(byPrint.get(fp) ?? []), k]);
-    }
-    for (const identical of byPrint.values()) {
-      for (const same of link ? byFilesystem(identical, warnings) : [identical]) {
-        if (same.length < 2) continue;
-        const linkable = new Map<string, { file: string; size: number }[]>();
-        if (link) {
-          const { keeper, dups } = pickKeeper(same);
-          if (keeper) for (const d of dups) linkable.set(d.path, linkableFiles(keeper, d, warnings));
-        }
-        groups.push({ kernels: same, linkable });
+  const byPrint = new Map<string, Candidate[]>();
+  for (const k of bucket) {
+    const fp = fingerprint(k, warnings);
+    if (fp) byPrint.set(fp, [...(byPrint.get(fp) ?? []), k]);
+  }
+  for (const identical of byPrint.values()) {
+    for (const same of link ? byFilesystem(identical, warnings) : [identical]) {
+      if (same.length < 2) continue;
+      const linkable = new Map<string, { file: string; size: number }[]>();
+      if (link) {
+        const { keeper, dups } = pickKeeper(same);
+        if (keeper) for (const d of dups) linkable.set(d.path, linkableFiles(keeper, d, warnings));
       }
+      groups.push({ kernels: same, linkable });
     }
   }
   return groups;

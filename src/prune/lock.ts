@@ -74,7 +74,7 @@ export async function lockRoot(
  * hold a lock: caches of their own (indexed by another database, or a parent
  * named with --cache-dir), whose locks a change to these kernels must take too.
  */
-export function nestedLockDirs(entries: { root: string; path: string }[]): string[] {
+export function nestedLockDirs(entries: Iterable<{ root: string; path: string }>): string[] {
   const seen = new Set<string>();
   const locked: string[] = [];
   for (const e of entries) {

@@ -103,70 +103,97 @@ function wholeKernel(k: Candidate, reason: string): PlanEntry {
   };
 }
 
-/** Default mode: the IR Triton does not need for a hit; with `asm`, the assembly too. */
-export function planIrOnly(kernels: Candidate[], o: ProtectOptions & { asm: boolean }): PrunePlan {
+/** One kernel's part of a plan: an entry, a kernel kept and why, or nothing. */
+export type Step = PlanEntry | SkippedEntry | null;
+
+export const isSkipped = (s: PlanEntry | SkippedEntry): s is SkippedEntry => !("action" in s);
+
+/** Plans made one kernel at a time (prune streams candidates through these); `finish` sums the steps. */
+function collect(mode: PruneMode, steps: Iterable<Step>): PrunePlan {
   const entries: PlanEntry[] = [];
   const skipped: SkippedEntry[] = [];
-  for (const k of kernels) {
-    const files = k.files.filter((f) => f.kind === "ir" || (o.asm && f.kind === "asm"));
-    if (files.length === 0) continue;
-    const why = protectedReason(k, o);
-    if (why) {
-      skipped.push({ hash: k.key, path: k.path, root: k.root, reason: why });
-      continue;
-    }
-    entries.push({
-      ...base(k),
-      action: "remove-files",
-      files: files.map((f) => f.name),
-      sizes: files.map((f) => f.size),
-      bytes: files.reduce((n, f) => n + f.size, 0),
-      reason: o.asm ? "IR and assembly are not needed for a hit" : "IR is not needed for a hit",
-    });
-  }
-  return finish("ir-only", entries, skipped);
+  for (const s of steps) if (s) (isSkipped(s) ? skipped : entries).push(s);
+  return finish(mode, entries, skipped);
+}
+
+function kept(k: Candidate, reason: string): SkippedEntry {
+  return { hash: k.key, path: k.path, root: k.root, reason };
+}
+
+/** Default mode: the IR Triton does not need for a hit; with `asm`, the assembly too. */
+export function irOnlyStep(k: Candidate, o: ProtectOptions & { asm: boolean }): Step {
+  const files = k.files.filter((f) => f.kind === "ir" || (o.asm && f.kind === "asm"));
+  if (files.length === 0) return null;
+  const why = protectedReason(k, o);
+  if (why) return kept(k, why);
+  return {
+    ...base(k),
+    action: "remove-files",
+    files: files.map((f) => f.name),
+    sizes: files.map((f) => f.size),
+    bytes: files.reduce((n, f) => n + f.size, 0),
+    reason: o.asm ? "IR and assembly are not needed for a hit" : "IR is not needed for a hit",
+  };
+}
+
+export function planIrOnly(kernels: Candidate[], o: ProtectOptions & { asm: boolean }): PrunePlan {
+  return collect(
+    "ir-only",
+    kernels.map((k) => irOnlyStep(k, o)),
+  );
 }
 
 /** --full: every matching kernel, whole. */
+export function fullStep(k: Candidate, o: ProtectOptions): Step {
+  const why = protectedReason(k, o);
+  return why ? kept(k, why) : wholeKernel(k, "matches the filters (--full)");
+}
+
 export function planFull(kernels: Candidate[], o: ProtectOptions): PrunePlan {
-  const entries: PlanEntry[] = [];
-  const skipped: SkippedEntry[] = [];
-  for (const k of kernels) {
-    const why = protectedReason(k, o);
-    if (why) skipped.push({ hash: k.key, path: k.path, root: k.root, reason: why });
-    else entries.push(wholeKernel(k, "matches the filters (--full)"));
-  }
-  return finish("full", entries, skipped);
+  return collect(
+    "full",
+    kernels.map((k) => fullStep(k, o)),
+  );
 }
 
 /**
- * --max-size: per cache root, evicts whole kernels, least recently used first,
- * until the root's kernels fit in `maxBytes`.
+ * --max-size, one kernel at a time: per cache root, evicts whole kernels until
+ * the root's kernels (`rootBytes`) fit in `maxBytes`. Kernels must come root by
+ * root, least recently used first (the order of `byLeastRecentUse`).
  */
-export function planMaxSize(kernels: Candidate[], maxBytes: number, o: ProtectOptions): PrunePlan {
-  const entries: PlanEntry[] = [];
-  const skipped: SkippedEntry[] = [];
-  const byRoot = new Map<string, Candidate[]>();
-  for (const k of kernels) byRoot.set(k.root, [...(byRoot.get(k.root) ?? []), k]);
-  for (const ks of byRoot.values()) {
-    let total = ks.reduce((n, k) => n + k.totalSize, 0);
-    const oldestFirst = [...ks].sort((a, b) => lastUse(a) - lastUse(b) || a.path.localeCompare(b.path));
-    for (const k of oldestFirst) {
-      if (total <= maxBytes) break;
-      const why = protectedReason(k, o);
-      if (why) {
-        skipped.push({ hash: k.key, path: k.path, root: k.root, reason: why });
-        continue;
-      }
-      const e = wholeKernel(
-        k,
-        `least recently used (${k.lastAccess !== null ? "last hit" : "written"} ${new Date(lastUse(k)).toISOString()}); cache over ${maxBytes} bytes`,
-      );
-      entries.push(e);
-      total -= k.totalSize;
+export function maxSizeStepper(
+  rootBytes: (root: string) => number,
+  maxBytes: number,
+  o: ProtectOptions,
+): (k: Candidate) => Step {
+  let root: string | undefined;
+  let total = 0;
+  return (k) => {
+    if (k.root !== root) {
+      root = k.root;
+      total = rootBytes(root);
     }
-  }
-  return finish("max-size", entries, skipped);
+    if (total <= maxBytes) return null;
+    const why = protectedReason(k, o);
+    if (why) return kept(k, why);
+    total -= k.totalSize;
+    return wholeKernel(
+      k,
+      `least recently used (${k.lastAccess !== null ? "last hit" : "written"} ${new Date(lastUse(k)).toISOString()}); cache over ${maxBytes} bytes`,
+    );
+  };
+}
+
+/** The order --max-size reads kernels in: root by root, least recently used first. */
+export function byLeastRecentUse(a: KernelRow, b: KernelRow): number {
+  return a.root.localeCompare(b.root) || lastUse(a) - lastUse(b) || a.path.localeCompare(b.path);
+}
+
+export function planMaxSize(kernels: Candidate[], maxBytes: number, o: ProtectOptions): PrunePlan {
+  const totals = new Map<string, number>();
+  for (const k of kernels) totals.set(k.root, (totals.get(k.root) ?? 0) + k.totalSize);
+  const step = maxSizeStepper((r) => totals.get(r) ?? 0, maxBytes, o);
+  return collect("max-size", [...kernels].sort(byLeastRecentUse).map(step));
 }
 
 /**

@@ -33,10 +33,54 @@ export function writeJsonArray(items: Iterable<unknown>, write: (text: string) =
   for (const item of items) {
     // the element as JSON.stringify writes it inside an array: indented, in one native call
     out.add(n === 0 ? "[\n" : ",\n");
-    out.add(JSON.stringify([item], null, 2).slice(2, -2));
+    out.add(jsonElement(item, 1));
     n++;
   }
   out.add(n === 0 ? "[]\n" : "\n]\n");
   out.flush();
   return n;
+}
+
+/**
+ * `value` as JSON.stringify(_, null, 2) writes it as an element of an array
+ * `depth` levels deep (1: a top-level array), its indent included.
+ */
+export function jsonElement(value: unknown, depth: number): string {
+  // the element as JSON.stringify writes it inside an array: indented, in one native call
+  const text = JSON.stringify([value], null, 2).slice(2, -2);
+  return depth === 1 ? text : indent(text, depth - 1);
+}
+
+function indent(text: string, levels: number): string {
+  const pad = "  ".repeat(levels);
+  return pad + text.replaceAll("\n", `\n${pad}`);
+}
+
+/** An array of an object that writeJsonObject streams: its elements as `jsonElement(_, 2)` texts. */
+export class StreamedArray {
+  constructor(readonly elements: () => Iterable<string>) {}
+}
+
+/**
+ * Writes an object as JSON.stringify(_, null, 2) would, byte for byte, with
+ * the fields that are StreamedArrays written one element at a time.
+ */
+export function writeJsonObject(fields: [string, unknown][], write: (text: string) => void): void {
+  const out = new ChunkedWriter(write);
+  out.add("{");
+  fields.forEach(([key, value], i) => {
+    out.add(`${i === 0 ? "" : ","}\n  ${JSON.stringify(key)}: `);
+    if (!(value instanceof StreamedArray)) {
+      out.add((JSON.stringify(value, null, 2) ?? "null").replaceAll("\n", "\n  "));
+      return;
+    }
+    let n = 0;
+    for (const element of value.elements()) {
+      out.add(n++ === 0 ? "[\n" : ",\n");
+      out.add(element);
+    }
+    out.add(n === 0 ? "[]" : "\n  ]");
+  });
+  out.add(fields.length ? "\n}\n" : "}\n");
+  out.flush();
 }

@@ -5,7 +5,8 @@ import { after, describe, it } from "node:test";
 import { McmError } from "../../src/core/errors.js";
 import type { ScanWarning } from "../../src/core/types.js";
 import { IndexDb } from "../../src/db/index.js";
-import { applyPlan } from "../../src/prune/apply.js";
+import { PlanTable } from "../../src/db/prune-plan.js";
+import { type ApplyOptions, applyPlan } from "../../src/prune/apply.js";
 import { findDuplicates } from "../../src/prune/fingerprint.js";
 import { type Candidate, type PrunePlan, planDeduplicate, planFull, planIrOnly } from "../../src/prune/plan.js";
 import { indexRoot } from "../../src/scan/indexer.js";
@@ -20,26 +21,25 @@ async function candidatesOf(root: string): Promise<Candidate[]> {
   return db.queryKernels({}).map((k) => ({ ...k, files: db.kernelBlob(k.path).files, liveWriter: null }));
 }
 
+/** applyPlan on `plan` put in a plan table, as prune does; the roots default to the entries' roots. */
+function apply(plan: PrunePlan, opts: Omit<ApplyOptions, "roots"> & { roots?: string[] }) {
+  const table = new PlanTable(plan.mode);
+  for (const s of [...plan.entries, ...plan.skipped]) table.add(s);
+  return applyPlan(table, { ...opts, roots: opts.roots ?? [...new Set(plan.entries.map((e) => e.root))] });
+}
+
 async function irPlan() {
   const root = extractFixture("triton-cache");
   return { root, plan: planIrOnly(await candidatesOf(root), { now: Date.now(), asm: false }) };
 }
 
 describe("applyPlan, the only deleter", () => {
-  it("a dry run checks everything and changes nothing", async () => {
-    const { root, plan } = await irPlan();
-    const before = snapshot(root);
-    const r = await applyPlan(plan, { dryRun: true, graceMs: 0, inFlightMs: 0 });
-    assert.deepEqual([r.kernels, r.files, r.bytes], [plan.kernels, plan.files, plan.bytes]);
-    assert.deepEqual(snapshot(root), before);
-  });
-
   it("a file that vanished between plan and apply is a warning, not an error", async () => {
     const { plan } = await irPlan();
     const e = plan.entries[0] as PrunePlan["entries"][number];
     const gone = join(e.path, e.files[0] as string);
     rmSync(gone);
-    const r = await applyPlan(plan, { dryRun: false, graceMs: 0, inFlightMs: 0 });
+    const r = await apply(plan, { graceMs: 0, inFlightMs: 0 });
     assert.equal(r.files, plan.files - 1);
     assert.deepEqual(
       r.warnings.map((w) => [w.path, w.message]),
@@ -51,7 +51,7 @@ describe("applyPlan, the only deleter", () => {
     const { plan } = await irPlan();
     const e = plan.entries[1] as PrunePlan["entries"][number];
     rmSync(e.path, { recursive: true });
-    const r = await applyPlan(plan, { dryRun: false, graceMs: 0, inFlightMs: 0 });
+    const r = await apply(plan, { graceMs: 0, inFlightMs: 0 });
     assert.equal(r.kernels, plan.kernels - 1);
     assert.equal(r.warnings[0]?.path, e.path);
   });
@@ -60,19 +60,16 @@ describe("applyPlan, the only deleter", () => {
     const { plan } = await irPlan();
     const e = plan.entries[0] as PrunePlan["entries"][number];
     const bad: PrunePlan = { ...plan, entries: [{ ...e, files: [`${e.name}.cubin`] }] };
-    await assert.rejects(applyPlan(bad, { dryRun: false, graceMs: 0, inFlightMs: 0 }), McmError);
+    await assert.rejects(apply(bad, { graceMs: 0, inFlightMs: 0 }), McmError);
     assert.ok(existsSync(join(e.path, `${e.name}.cubin`)));
     const meta: PrunePlan = { ...plan, entries: [{ ...e, files: [`${e.name}.json`] }] };
-    await assert.rejects(applyPlan(meta, { dryRun: true, graceMs: 0, inFlightMs: 0 }), McmError);
+    await assert.rejects(apply(meta, { graceMs: 0, inFlightMs: 0 }), McmError);
   });
 
   it("never acts on a path outside the entry's root", async () => {
     const { plan } = await irPlan();
     const e = plan.entries[0] as PrunePlan["entries"][number];
-    const r = await applyPlan(
-      { ...plan, entries: [{ ...e, root: "/nonexistent-root" }] },
-      { dryRun: false, graceMs: 0, inFlightMs: 0 },
-    );
+    const r = await apply({ ...plan, entries: [{ ...e, root: "/nonexistent-root" }] }, { graceMs: 0, inFlightMs: 0 });
     assert.equal(r.kernels, 0);
     assert.match(r.warnings[0]?.message as string, /outside its cache root/);
   });
@@ -85,7 +82,7 @@ describe("applyPlan, the only deleter", () => {
     rmSync(e.path, { recursive: true });
     symlinkSync(elsewhere, e.path);
     const before = snapshot(elsewhere);
-    const r = await applyPlan({ ...plan, entries: [e] }, { dryRun: false, graceMs: 0, inFlightMs: 0 });
+    const r = await apply({ ...plan, entries: [e] }, { graceMs: 0, inFlightMs: 0 });
     assert.deepEqual(snapshot(elsewhere), before, "the files the link points at are untouched");
     assert.equal(r.kernels, 0);
     assert.deepEqual(
@@ -102,7 +99,7 @@ describe("applyPlan, the only deleter", () => {
     cpSync(moved, decoy, { recursive: true });
     symlinkSync(decoy, root);
     const before = snapshot(decoy);
-    const r = await applyPlan(plan, { dryRun: false, graceMs: 0, inFlightMs: 0 });
+    const r = await apply(plan, { graceMs: 0, inFlightMs: 0 });
     assert.deepEqual(snapshot(decoy), before);
     assert.equal(r.files, 0);
     assert.equal(r.warnings.length, plan.entries.length);
@@ -124,7 +121,7 @@ describe("applyPlan, the only deleter", () => {
     assert.ok(step, "the binary is to be linked");
     const changed = join(e.path, step.file);
     writeFileSync(changed, "a compile rewrote this file since the plan");
-    const r = await applyPlan(plan, { dryRun: false, graceMs: 0, inFlightMs: 0 });
+    const r = await apply(plan, { graceMs: 0, inFlightMs: 0 });
     assert.equal(readFileSync(changed, "utf8"), "a compile rewrote this file since the plan");
     assert.notEqual(statSync(changed).ino, statSync(step.target).ino);
     assert.ok(r.warnings.some((w) => w.path === changed && w.code === "changed"));
@@ -149,7 +146,7 @@ describe("applyPlan, the only deleter", () => {
     const elsewhere = join(tempDir(), outside.file);
     cpSync(outside.target, elsewhere);
     outside.target = elsewhere;
-    const r = await applyPlan(plan, { dryRun: false, graceMs: 0, inFlightMs: 0, roots: [root] });
+    const r = await apply(plan, { graceMs: 0, inFlightMs: 0, roots: [root] });
     assert.deepEqual(readFileSync(p), bytes, "the differing file keeps its own bytes");
     assert.notEqual(statSync(p).ino, statSync(same.target).ino);
     assert.notEqual(statSync(join(e.path, outside.file)).ino, statSync(elsewhere).ino);
@@ -167,7 +164,7 @@ describe("applyPlan, the only deleter", () => {
     setTimeout(() => {
       during = Object.keys(JSON.parse(readFileSync(group, "utf8")).child_paths);
     }, 150);
-    const r = await applyPlan({ ...plan, entries: [e] }, { dryRun: false, graceMs: 300, inFlightMs: 0 });
+    const r = await apply({ ...plan, entries: [e] }, { graceMs: 300, inFlightMs: 0 });
     assert.ok(during.length > 0, "looked during the grace");
     assert.deepEqual(
       during.filter((f) => e.files.includes(f)),
@@ -185,7 +182,7 @@ describe("applyPlan, the only deleter", () => {
       writeFileSync(`${cubin}.tmp`, readFileSync(cubin));
       renameSync(`${cubin}.tmp`, cubin);
     }, 100);
-    return applyPlan({ ...plan, entries: [e] }, { dryRun: false, graceMs: 300, inFlightMs: 0 });
+    return apply({ ...plan, entries: [e] }, { graceMs: 300, inFlightMs: 0 });
   }
 
   it("IR-only: a kernel written during the grace period keeps all its files (the compile reads them back)", async () => {
@@ -214,7 +211,7 @@ describe("applyPlan, the only deleter", () => {
     const e = plan.entries[0] as PrunePlan["entries"][number];
     writeFileSync(join(e.path, `${e.name}.ttir`), "a compile wrote this since the plan");
     setAge(join(e.path, `${e.name}.ttir`), 0); // by this process's clock, which faketime may move
-    const r = await applyPlan({ ...plan, entries: [e] }, { dryRun: false, graceMs: 0, inFlightMs: 60_000 });
+    const r = await apply({ ...plan, entries: [e] }, { graceMs: 0, inFlightMs: 60_000 });
     assert.ok(existsSync(e.path));
     assert.equal(r.kernels, 0);
     assert.match(r.warnings[0]?.message as string, /a compile may be in flight/);

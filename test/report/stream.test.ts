@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { writeJsonArray } from "../../src/report/stream.js";
+import { jsonElement, StreamedArray, writeJsonArray, writeJsonObject } from "../../src/report/stream.js";
 import { streamTable, table } from "../../src/report/table.js";
 
 const collect = (f: (write: (s: string) => void) => void) => {
@@ -21,6 +21,21 @@ describe("streamed output", () => {
     ];
     for (const items of shapes) {
       assert.equal(collect((w) => writeJsonArray(items, w)).text, `${JSON.stringify(items, null, 2)}\n`);
+    }
+  });
+
+  it("an object with streamed arrays is what JSON.stringify(object, null, 2) prints", () => {
+    const arrays = [[], [{ a: 1 }], [{ a: [1, { b: "x\ny" }], c: null }, 2, "s", { d: {} }], [[], [[1]], {}]];
+    for (const items of arrays) {
+      const plain = { mode: "ir-only", n: 3, nested: { x: [1, { y: "z" }] }, empty: {}, none: null };
+      const fields: [string, unknown][] = [
+        ...Object.entries(plain),
+        ["entries", new StreamedArray(() => items.map((i) => jsonElement(i, 2)))],
+        ["after", [1, 2]],
+        ["again", new StreamedArray(() => [])],
+      ];
+      const expected = { ...plain, entries: items, after: [1, 2], again: [] };
+      assert.equal(collect((w) => writeJsonObject(fields, w)).text, `${JSON.stringify(expected, null, 2)}\n`);
     }
   });
 
