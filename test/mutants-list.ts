@@ -587,4 +587,12 @@ export const MUTANTS: Mutant[] = [
     to: "",
     tests: ["test/pack/import-hostile.test.ts"],
   },
+  {
+    id: "D01",
+    what: "open: a new database's switch to WAL is not retried when SQLite answers busy without waiting",
+    file: "src/db/open.ts",
+    from: 'retryBusy(() => db.pragma("journal_mode = WAL"), deadline);',
+    to: 'db.pragma("journal_mode = WAL");',
+    tests: ["test/db/concurrent-open.test.ts"],
+  },
 ];

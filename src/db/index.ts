@@ -1,13 +1,11 @@
 // The only module that speaks SQL.
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { backendByName } from "../backends/index.js";
 import { McmError } from "../core/errors.js";
 import type { KernelFilters, SortSpec } from "../core/filters.js";
 import type { KernelFile, KernelRecord, KernelRow, OtherRecord, RootRow, ScanWarning } from "../core/types.js";
 import { databaseError } from "./errors.js";
-import { MIGRATIONS } from "./schema.js";
+import { openIndexDatabase } from "./open.js";
 
 /** Lookups of one key in one Triton dir, counted from hit logs. */
 export interface LookupCount {
@@ -100,40 +98,11 @@ export class IndexDb {
 
   constructor(readonly path: string) {
     try {
-      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-      this.db = new Database(path);
-      // first: another mcm creating the same new database holds it locked for a moment
-      this.db.pragma("busy_timeout = 5000");
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = NORMAL");
-      this.db.pragma("foreign_keys = ON");
-      // a bigger page cache keeps index pages in memory during a big insert
-      this.db.pragma("cache_size = -32768");
-
-      this.migrate();
+      this.db = openIndexDatabase(path);
     } catch (e) {
       if (e instanceof McmError) throw e;
       throw databaseError(e, path) ?? new McmError(`cannot open the index database ${path}: ${(e as Error).message}`);
     }
-  }
-
-  private migrate(): void {
-    const current = () => {
-      const version = this.db.pragma("user_version", { simple: true }) as number;
-      if (version > MIGRATIONS.length) {
-        throw new McmError(`index database ${this.path} was written by a newer mcm (schema ${version})`);
-      }
-      return version;
-    };
-    if (current() === MIGRATIONS.length) return;
-    // every step in one write transaction, taken before the version is read again:
-    // of two processes opening a new database, the second sees the first's schema
-    this.db
-      .transaction(() => {
-        for (let v = current(); v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v] as string);
-        this.db.pragma(`user_version = ${MIGRATIONS.length}`);
-      })
-      .immediate();
   }
 
   close(): void {
@@ -267,20 +236,22 @@ export class IndexDb {
     const setFiles = this.db.prepare("UPDATE kernel_blobs SET files = ? WHERE path = ?");
     const setSizes = this.db.prepare(`UPDATE kernels SET total_size = ?, ir_size = ?, asm_size = ?, file_count = ?,
       dir_mtime = ? WHERE path = ?`);
-    this.db.transaction(() => {
-      for (const c of changes) {
-        if (c.gone || c.dirMtime === null) {
-          forget.run(c.path); // gone, or its folder cannot be read: the next index reads it again
-          continue;
+    this.db
+      .transaction(() => {
+        for (const c of changes) {
+          if (c.gone || c.dirMtime === null) {
+            forget.run(c.path); // gone, or its folder cannot be read: the next index reads it again
+            continue;
+          }
+          const removed = new Set(c.removedFiles);
+          const files = this.kernelBlob(c.path).files.filter((f) => !removed.has(f.name));
+          const sum = (kind?: string) =>
+            files.reduce((n, f) => n + (kind === undefined || f.kind === kind ? f.size : 0), 0);
+          setFiles.run(JSON.stringify(files.map((f) => [f.name, f.kind, f.size])), c.path);
+          setSizes.run(sum(), sum("ir"), sum("asm"), files.length, c.dirMtime, c.path);
         }
-        const removed = new Set(c.removedFiles);
-        const files = this.kernelBlob(c.path).files.filter((f) => !removed.has(f.name));
-        const sum = (kind?: string) =>
-          files.reduce((n, f) => n + (kind === undefined || f.kind === kind ? f.size : 0), 0);
-        setFiles.run(JSON.stringify(files.map((f) => [f.name, f.kind, f.size])), c.path);
-        setSizes.run(sum(), sum("ir"), sum("asm"), files.length, c.dirMtime, c.path);
-      }
-    })();
+      })
+      .immediate(); // a deferred one reads first, and its upgrade to a write skips the busy wait
   }
 
   /** Runs `fn` holding the write lock: concurrent mcm processes take turns. */
@@ -377,13 +348,15 @@ export class IndexDb {
   }
 
   dropRoot(root: string): void {
-    this.db.transaction(() => {
-      this.db.prepare("DELETE FROM kernels WHERE root = ?").run(root);
-      this.db.prepare("DELETE FROM others WHERE root = ?").run(root);
-      this.db.prepare("DELETE FROM units WHERE root = ?").run(root);
-      this.db.prepare("DELETE FROM compile_dirs WHERE root = ?").run(root);
-      this.db.prepare("DELETE FROM roots WHERE path = ?").run(root);
-    })();
+    this.db
+      .transaction(() => {
+        this.db.prepare("DELETE FROM kernels WHERE root = ?").run(root);
+        this.db.prepare("DELETE FROM others WHERE root = ?").run(root);
+        this.db.prepare("DELETE FROM units WHERE root = ?").run(root);
+        this.db.prepare("DELETE FROM compile_dirs WHERE root = ?").run(root);
+        this.db.prepare("DELETE FROM roots WHERE path = ?").run(root);
+      })
+      .immediate();
   }
 
   /** Every warning of a root: from its structure and from each entry. */
