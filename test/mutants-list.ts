@@ -595,4 +595,20 @@ export const MUTANTS: Mutant[] = [
     to: 'db.pragma("journal_mode = WAL");',
     tests: ["test/db/concurrent-open.test.ts"],
   },
+  {
+    id: "P07",
+    what: "prune plan in SQL: a kernel a live Triton process is writing is not kept",
+    file: "src/db/plan-sql.ts",
+    from: "CASE WHEN lv.reason IS NOT NULL THEN lv.reason",
+    to: "CASE WHEN 0 THEN lv.reason",
+    tests: ["test/db/plan-sql.test.ts", "test/commands/prune.test.ts"],
+  },
+  {
+    id: "P08",
+    what: "prune plan in SQL: --asm leaves the assembly",
+    file: "src/db/plan-sql.ts",
+    from: `o.asm ? "('ir', 'asm')" : "('ir')"`,
+    to: `"('ir')"`,
+    tests: ["test/db/plan-sql.test.ts"],
+  },
 ];

@@ -4,7 +4,14 @@ import { parseDuration } from "../core/duration.js";
 import type { KernelFilters } from "../core/filters.js";
 import { parseSize } from "../core/size.js";
 import type { KernelFile, ScanWarning } from "../core/types.js";
-import { type CandidateOrder, type CandidateRow, candidateAt, iterateCandidates } from "../db/candidates.js";
+import {
+  type CandidateOrder,
+  type CandidateRow,
+  candidateAt,
+  iterateCandidates,
+  withWriterFiles,
+} from "../db/candidates.js";
+import { kernelStepsSelect, type SqlStepOptions } from "../db/plan-sql.js";
 import { PlanTable, type PlanTotals } from "../db/prune-plan.js";
 import { UnitStore } from "../db/units.js";
 import { verbosity } from "../log.js";
@@ -12,13 +19,12 @@ import { bucketKey, duplicatesIn } from "../prune/fingerprint.js";
 import { pidAlive } from "../prune/lock.js";
 import {
   type Candidate,
-  fullStep,
-  irOnlyStep,
   maxSizeStepper,
   type PlanEntry,
   planDeduplicate,
   type SkippedEntry,
   type Step,
+  writerReason,
 } from "../prune/plan.js";
 import { planUnitLinks, planUnitsFull, planUnitsStale, type UnitPlan } from "../prune/units-plan.js";
 import { writerPids } from "../prune/unpublish.js";
@@ -93,7 +99,7 @@ export function buildPlan(
     for (const k of iterateCandidates(ctx.db, filters, order, now)) add(step(candidate(k)));
   };
   if (mode === "full") {
-    stepThrough("path", (k) => fullStep(k, protect));
+    addKernelSteps(ctx, plan, filters, { ...protect, mode, asm: false });
     addUnits(planUnitsFull(unitsInScope(store, filters), { ...protect, ...filters }));
   } else if (mode === "stale") {
     addUnits(planUnitsStale(unitsInScope(store, filters), store.compileDirs(filters.cacheDir), protect));
@@ -104,9 +110,19 @@ export function buildPlan(
   } else if (mode === "deduplicate") {
     planDuplicates(ctx, plan, filters, o.link === true, protect, warnings);
     if (o.link) addUnits(planUnitLinks(unitsInScope(store, filters), protect));
-  } else stepThrough("path", (k) => irOnlyStep(k, { ...protect, asm: o.asm === true }));
+  } else addKernelSteps(ctx, plan, filters, { ...protect, mode: "ir-only", asm: o.asm === true });
   plan.flush();
   return plan;
+}
+
+/** IR-only and --full, written by SQLite from the index; only kernels with a writer's files are read here. */
+function addKernelSteps(ctx: Context, plan: PlanTable, filters: KernelFilters, o: SqlStepOptions): void {
+  const live: [string, string][] = [];
+  for (const k of withWriterFiles(ctx.db, filters, o.now)) {
+    const pid = liveWriter(k.files);
+    if (pid !== null) live.push([k.path, writerReason(pid)]);
+  }
+  plan.addFromIndex(ctx.db.path, kernelStepsSelect(filters, o), live);
 }
 
 /** Deduplication reads only the kernels that share a bucket with another, one bucket at a time. */

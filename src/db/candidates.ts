@@ -56,3 +56,17 @@ export function candidateAt(index: IndexDb, path: string): CandidateRow | undefi
     .get(path) as unknown[] | undefined;
   return r && rowOf(r);
 }
+
+/**
+ * The kernels that match `f` with a file named as Triton's writers name their
+ * temporary files (tmp.pid_<pid>_…): the few a plan must check for a live writer.
+ */
+export function* withWriterFiles(index: IndexDb, f: KernelFilters, now = Date.now()): Generator<CandidateRow> {
+  const { where, args } = filterSql({ ...f, onDisk: true }, now);
+  const rows = index.db
+    .prepare(`SELECT ${COLUMNS} FROM (SELECT * FROM kernels ${where}) k
+      JOIN kernel_blobs b ON b.path = k.path WHERE b.files LIKE '%["tmp.pid\\_%' ESCAPE '\\' ORDER BY k.path`)
+    .raw()
+    .iterate(...args) as Iterable<unknown[]>;
+  for (const r of rows) yield rowOf(r);
+}

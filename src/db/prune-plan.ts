@@ -5,6 +5,7 @@
 import Database from "better-sqlite3";
 import { isUnitAction, type PlanEntry, type PruneMode, type SkippedEntry } from "../prune/plan.js";
 import { jsonElement } from "../report/stream.js";
+import type { PlanSelect } from "./plan-sql.js";
 
 const PAGE = 2000;
 
@@ -38,6 +39,8 @@ export class PlanTable {
     this.db = new Database("");
     this.db.pragma("journal_mode = OFF");
     this.db.pragma("synchronous = OFF");
+    // the index it may attach is another mcm's to write meanwhile
+    this.db.pragma("busy_timeout = 5000");
     this.db.exec(`CREATE TABLE plan (seq INTEGER PRIMARY KEY, skipped INTEGER NOT NULL, unit INTEGER NOT NULL,
         files INTEGER NOT NULL, bytes INTEGER NOT NULL, links INTEGER NOT NULL, root TEXT NOT NULL,
         path TEXT NOT NULL, json TEXT NOT NULL, state TEXT);
@@ -49,6 +52,27 @@ export class PlanTable {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * Adds the rows `select` makes (db/plan-sql.ts) reading the index at
+   * `indexPath` as `idx`, `live` (kernels a Triton process is writing, and why
+   * they are kept) as the table `live`. One statement: SQLite writes the plan.
+   */
+  addFromIndex(indexPath: string, select: PlanSelect, live: [path: string, reason: string][]): void {
+    if (indexPath === ":memory:") throw new Error("a plan made in SQL reads the index from its file");
+    this.flush();
+    this.db.exec("CREATE TABLE IF NOT EXISTS live (path TEXT PRIMARY KEY, reason TEXT NOT NULL); DELETE FROM live");
+    const put = this.db.prepare("INSERT OR REPLACE INTO live (path, reason) VALUES (?, ?)");
+    for (const [p, why] of live) put.run(p, why);
+    this.db.prepare("ATTACH ? AS idx").run(indexPath);
+    try {
+      this.db
+        .prepare(`INSERT INTO plan (skipped, unit, files, bytes, links, root, path, json) ${select.sql}`)
+        .run(...select.args, select.named);
+    } finally {
+      this.db.exec("DETACH idx");
+    }
   }
 
   /** Deduplication's first cut, kept here: each candidate's bucket. */

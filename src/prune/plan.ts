@@ -66,12 +66,16 @@ export function lastUse(k: KernelRow): number {
   return k.lastAccess ?? k.modifiedTime;
 }
 
+export const writerReason = (pid: number) => `a Triton process (pid ${pid}) is writing this kernel`;
+export const inFlightReason = (inFlightMs: number) =>
+  `written in the last ${Math.round(inFlightMs / 1000)} s: a compile may still be writing it`;
+export const KEEP_RECENT_REASON = "used or written recently (--keep-recent)";
+
+/** Why a kernel is kept, first match wins (db/plan-sql.ts applies the same rules in SQL). */
 function protectedReason(k: Candidate, o: ProtectOptions): string | null {
-  if (k.liveWriter !== null) return `a Triton process (pid ${k.liveWriter}) is writing this kernel`;
-  if (o.inFlightMs !== undefined && o.now - k.modifiedTime < o.inFlightMs)
-    return `written in the last ${Math.round(o.inFlightMs / 1000)} s: a compile may still be writing it`;
-  if (o.keepRecentMs !== undefined && o.now - lastUse(k) < o.keepRecentMs)
-    return "used or written recently (--keep-recent)";
+  if (k.liveWriter !== null) return writerReason(k.liveWriter);
+  if (o.inFlightMs !== undefined && o.now - k.modifiedTime < o.inFlightMs) return inFlightReason(o.inFlightMs);
+  if (o.keepRecentMs !== undefined && o.now - lastUse(k) < o.keepRecentMs) return KEEP_RECENT_REASON;
   return null;
 }
 
@@ -120,6 +124,10 @@ function kept(k: Candidate, reason: string): SkippedEntry {
   return { hash: k.key, path: k.path, root: k.root, reason };
 }
 
+export const irOnlyReason = (asm: boolean) =>
+  asm ? "IR and assembly are not needed for a hit" : "IR is not needed for a hit";
+export const FULL_REASON = "matches the filters (--full)";
+
 /** Default mode: the IR Triton does not need for a hit; with `asm`, the assembly too. */
 export function irOnlyStep(k: Candidate, o: ProtectOptions & { asm: boolean }): Step {
   const files = k.files.filter((f) => f.kind === "ir" || (o.asm && f.kind === "asm"));
@@ -132,7 +140,7 @@ export function irOnlyStep(k: Candidate, o: ProtectOptions & { asm: boolean }): 
     files: files.map((f) => f.name),
     sizes: files.map((f) => f.size),
     bytes: files.reduce((n, f) => n + f.size, 0),
-    reason: o.asm ? "IR and assembly are not needed for a hit" : "IR is not needed for a hit",
+    reason: irOnlyReason(o.asm),
   };
 }
 
@@ -146,7 +154,7 @@ export function planIrOnly(kernels: Candidate[], o: ProtectOptions & { asm: bool
 /** --full: every matching kernel, whole. */
 export function fullStep(k: Candidate, o: ProtectOptions): Step {
   const why = protectedReason(k, o);
-  return why ? kept(k, why) : wholeKernel(k, "matches the filters (--full)");
+  return why ? kept(k, why) : wholeKernel(k, FULL_REASON);
 }
 
 export function planFull(kernels: Candidate[], o: ProtectOptions): PrunePlan {
