@@ -2,9 +2,8 @@ import { McmError } from "../core/errors.js";
 import { SORT_FIELDS, type SortField, type SortSpec } from "../core/filters.js";
 import type { KernelRow } from "../core/types.js";
 import { age, shortHash, size } from "../report/format.js";
-import { kernelJson } from "../report/kernel-json.js";
 import { safeText } from "../report/safe-text.js";
-import { writeJsonArray } from "../report/stream.js";
+import { writeJsonElements } from "../report/stream.js";
 import { streamTable } from "../report/table.js";
 import {
   type FilterOptions,
@@ -46,15 +45,19 @@ export async function run(o: ListOptions, g: GlobalOptions): Promise<number> {
   const limit = o.limit;
   const rows = () => ctx.db.iterateKernels(filters, sort, limit);
   const write = (text: string) => process.stdout.write(text);
-  // the totals come from SQL: the rows themselves stream, one at a time
-  const totals = ctx.db.listingTotals(filters, sort, limit);
   // no match is an answer, not a failure: one line on stderr, exit 0
-  if (totals.kernels === 0) process.stderr.write("no kernels match\n");
+  const noMatch = () => process.stderr.write("no kernels match\n");
   if (o.json) {
-    writeJsonArray(map(rows(), kernelJson), write);
+    // each element written by SQLite (report/kernel-json.ts's fields), streamed
+    if (writeJsonElements(ctx.db.iterateKernelJson(filters, sort, limit), write) === 0) noMatch();
     return 0;
   }
-  if (totals.kernels === 0) return 0;
+  // the totals come from SQL: the rows themselves stream, one at a time
+  const totals = ctx.db.listingTotals(filters, sort, limit);
+  if (totals.kernels === 0) {
+    noMatch();
+    return 0;
+  }
   const c = ctx.colors;
   const now = Date.now();
   // kernels inside vLLM artifacts: how many artifacts embed each

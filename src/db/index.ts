@@ -5,6 +5,7 @@ import { McmError } from "../core/errors.js";
 import type { KernelFilters, SortSpec } from "../core/filters.js";
 import type { KernelFile, KernelRecord, KernelRow, OtherRecord, RootRow, ScanWarning } from "../core/types.js";
 import { databaseError } from "./errors.js";
+import { kernelJsonSql } from "./kernel-json-sql.js";
 import { openIndexDatabase } from "./open.js";
 
 /** Lookups of one key in one Triton dir, counted from hit logs. */
@@ -406,6 +407,15 @@ export class IndexDb {
       .raw()
       .iterate(...args) as Iterable<unknown[]>)
       yield kernelRowOf(r);
+  }
+
+  /** iterateKernels as `--json` element texts, jsonElement(kernelJson(row), 1), written by SQLite. */
+  *iterateKernelJson(f: KernelFilters, sort?: SortSpec, limit?: number, now = Date.now()): Generator<string> {
+    const { sql, args } = listingSql(kernelJsonSql(1), f, sort, limit, now);
+    yield* this.db
+      .prepare(sql)
+      .pluck()
+      .iterate(...args) as Iterable<string>;
   }
 
   /** What a listing (the same filters, order and limit) adds up to, from SQL. */

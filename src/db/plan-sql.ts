@@ -6,6 +6,7 @@
 import type { KernelFilters } from "../core/filters.js";
 import { FULL_REASON, inFlightReason, irOnlyReason, KEEP_RECENT_REASON, type ProtectOptions } from "../prune/plan.js";
 import { filterSql } from "./index.js";
+import { prettyArraySql, prettyObjectSql, jsonValue as str, jsonText as text } from "./json-sql.js";
 
 export interface SqlStepOptions extends ProtectOptions {
   mode: "ir-only" | "full";
@@ -20,25 +21,7 @@ export interface PlanSelect {
   named: Record<string, unknown>;
 }
 
-const NL = "char(10)";
-const pad = (depth: number) => `'${" ".repeat(depth * 2)}'`;
-
-/** SQL for a JSON array written as JSON.stringify(_, null, 2) does at `depth`, from a group's texts. */
-function prettyArray(items: string, order: string, depth: number): string {
-  const list = `group_concat(${NL} || ${pad(depth + 1)} || ${items}, ',' ORDER BY ${order})`;
-  return `coalesce('[' || ${list} || ${NL} || ${pad(depth)} || ']', '[]')`;
-}
-
-/** SQL for an object written as jsonElement(_, 2) writes it: each field's value is SQL giving its JSON text. */
-function prettyObject(fields: [key: string, json: string][]): string {
-  const body = fields.map(
-    ([k, v], i) => `${pad(3)} || '${JSON.stringify(k)}: ' || ${v}${i < fields.length - 1 ? ` || ','` : ""}`,
-  );
-  return [`${pad(2)} || '{'`, ...body, `${pad(2)} || '}'`].join(` || ${NL} || `);
-}
-
-const str = (sql: string) => `json_quote(${sql})`;
-const text = (s: string) => `'${JSON.stringify(s).replaceAll("'", "''")}'`;
+const fields = (f: [key: string, json: string][]) => f.map(([key, json]) => ({ key, json }));
 
 /**
  * The plan rows (skipped, unit, files, bytes, links, root, path, json) of every
@@ -52,29 +35,35 @@ export function kernelStepsSelect(f: KernelFilters, o: SqlStepOptions): PlanSele
   const files = kinds
     ? `JOIN jsonb_each(b.files) f WHERE f.value->>1 IN ${kinds}`
     : "LEFT JOIN jsonb_each(b.files) f ON true";
-  const entry = prettyObject([
-    ["hash", str("key")],
-    ["name", str("name")],
-    ["path", str("path")],
-    ["root", str("root")],
-    ["action", text(kinds ? "remove-files" : "remove-kernel")],
-    ["files", "names"],
-    ["sizes", "sizes"],
-    ["bytes", "bytes"],
-    ["reason", text(kinds ? irOnlyReason(o.asm) : FULL_REASON)],
-  ]);
-  const kept = prettyObject([
-    ["hash", str("key")],
-    ["path", str("path")],
-    ["root", str("root")],
-    ["reason", str("why")],
-  ]);
+  const entry = prettyObjectSql(
+    fields([
+      ["hash", str("key")],
+      ["name", str("name")],
+      ["path", str("path")],
+      ["root", str("root")],
+      ["action", text(kinds ? "remove-files" : "remove-kernel")],
+      ["files", "names"],
+      ["sizes", "sizes"],
+      ["bytes", "bytes"],
+      ["reason", text(kinds ? irOnlyReason(o.asm) : FULL_REASON)],
+    ]),
+    2,
+  );
+  const kept = prettyObjectSql(
+    fields([
+      ["hash", str("key")],
+      ["path", str("path")],
+      ["root", str("root")],
+      ["reason", str("why")],
+    ]),
+    2,
+  );
   // the filters name kernels' columns: applied inside, where no other table shares a name
   const sql = `SELECT why IS NOT NULL, 0, iif(why IS NULL, n, 0), iif(why IS NULL, bytes, 0), 0, root, path,
       iif(why IS NULL, ${entry}, ${kept})
     FROM (SELECT k.path, k.root, k.key, k.name, count(f.key) AS n, coalesce(sum(f.value->>2), 0) AS bytes,
-        ${prettyArray("json_quote(f.value->>0)", "f.key", 3)} AS names,
-        ${prettyArray("(f.value->>2)", "f.key", 3)} AS sizes,
+        ${prettyArraySql("json_quote(f.value->>0)", "f.key", 3)} AS names,
+        ${prettyArraySql("(f.value->>2)", "f.key", 3)} AS sizes,
         CASE WHEN lv.reason IS NOT NULL THEN lv.reason
           WHEN @inFlightMs IS NOT NULL AND @now - k.modified_time < @inFlightMs THEN @inFlightReason
           WHEN @keepRecentMs IS NOT NULL AND @now - coalesce(k.last_access, k.modified_time) < @keepRecentMs

@@ -28,17 +28,28 @@ export class ChunkedWriter {
  * null, 2) prints, one item at a time; returns how many there were.
  */
 export function writeJsonArray(items: Iterable<unknown>, write: (text: string) => void): number {
+  return writeJsonElements(
+    mapped(items, (item) => jsonElement(item, 1)),
+    write,
+  );
+}
+
+/** writeJsonArray of elements already written as `jsonElement(_, 1)` texts. */
+export function writeJsonElements(elements: Iterable<string>, write: (text: string) => void): number {
   const out = new ChunkedWriter(write);
   let n = 0;
-  for (const item of items) {
-    // the element as JSON.stringify writes it inside an array: indented, in one native call
+  for (const element of elements) {
     out.add(n === 0 ? "[\n" : ",\n");
-    out.add(jsonElement(item, 1));
+    out.add(element);
     n++;
   }
   out.add(n === 0 ? "[]\n" : "\n]\n");
   out.flush();
   return n;
+}
+
+function* mapped<T, U>(items: Iterable<T>, f: (t: T) => U): Generator<U> {
+  for (const t of items) yield f(t);
 }
 
 /**
