@@ -627,4 +627,12 @@ export const MUTANTS: Mutant[] = [
     to: "when: undefined,",
     tests: ["test/db/kernel-json-sql.test.ts"],
   },
+  {
+    id: "E11",
+    what: "export: writes an archive whose manifest mcm import refuses",
+    file: "src/pack/export.ts",
+    from: "if (size > MAX_MANIFEST_BYTES)",
+    to: "if (size < 0)",
+    tests: ["test/pack/manifest-cap.test.ts"],
+  },
 ];

@@ -18,6 +18,7 @@ import {
   type Manifest,
   type ManifestFile,
   type ManifestKernel,
+  MAX_MANIFEST_BYTES,
   manifestText,
 } from "./manifest.js";
 import { compareUtf8, type TarEntry, writeTarGz } from "./tar.js";
@@ -152,6 +153,12 @@ function* tarEntries(root: string, dirs: string[], files: ManifestFile[], exec: 
 function manifestEntry(m: Manifest): TarEntry {
   let size = 0;
   for (const t of manifestText(m)) size += Buffer.byteLength(t);
+  // an archive that `mcm import` would refuse is not written at all
+  if (size > MAX_MANIFEST_BYTES)
+    throw new McmError(
+      `this export's ${MANIFEST_NAME} would be ${(size / 1e6).toFixed(1)} MB (${m.files.length} files), over the ` +
+        `${MAX_MANIFEST_BYTES / 2 ** 20} MiB that mcm import reads: export fewer kernels (--name, --older-than, --cache-dir)`,
+    );
   function* chunks(): Generator<Buffer> {
     let part: string[] = [];
     let n = 0;

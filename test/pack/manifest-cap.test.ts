@@ -1,7 +1,7 @@
 // mcm-manifest.json comes from whoever made the archive: too big or too deep
 // is one clear error line, before any of it is parsed or anything is written.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { MAX_MANIFEST_BYTES, parseManifest } from "../../src/pack/manifest.js";
@@ -33,6 +33,24 @@ describe("manifest caps", () => {
       assert.match(r.stderr, /^mcm: invalid mcm-manifest\.json: 20\.0 MB, over the 16 MiB cap\n$/);
       assert.ok(!existsSync(r.dest));
     }
+  });
+
+  it("export refuses, before writing a byte, a cache whose manifest import would refuse", () => {
+    // 60k empty files with long names: about 22 MB of manifest records
+    const dir = tempDir();
+    const root = join(dir, "cache");
+    const junk = join(root, "junk");
+    mkdirSync(junk, { recursive: true });
+    for (let i = 0; i < 60_000; i++) writeFileSync(join(junk, `${String(i).padStart(6, "0")}${"x".repeat(230)}`), "");
+    const out = join(dir, "a.tar.gz");
+    const r = mcm(["export", "--cache-dir", root, "--mode", "triton", "-o", out], { db: dbIn(dir) });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^mcm: this export's mcm-manifest\.json would be 2\d\.\d MB \(60000 files\), over the 16 MiB that mcm import reads: export fewer kernels/,
+    );
+    assert.equal(r.stderr.split("\n").length, 2);
+    assert.ok(!existsSync(out));
   });
 
   it("nested deeper than 64 levels: refused with one line (no stack overflow)", () => {
