@@ -15,10 +15,10 @@ import {
   MANIFEST_FORMAT,
   MANIFEST_NAME,
   MANIFEST_VERSION,
+  MAX_MANIFEST_BYTES,
   type Manifest,
   type ManifestFile,
   type ManifestKernel,
-  MAX_MANIFEST_BYTES,
   manifestText,
 } from "./manifest.js";
 import { compareUtf8, type TarEntry, writeTarGz } from "./tar.js";
