@@ -38,11 +38,21 @@ export function* iterateCandidates(
   order: CandidateOrder,
   now = Date.now(),
 ): Generator<CandidateRow> {
+  yield* candidateRows(index, f, "", ORDER[order], now);
+}
+
+function* candidateRows(
+  index: IndexDb,
+  f: KernelFilters,
+  blobWhere: string,
+  order: string,
+  now: number,
+): Generator<CandidateRow> {
   const { where, args } = filterSql({ ...f, onDisk: true }, now);
   // the filters name kernels' columns: applied inside, where no blob column shares a name
   const rows = index.db
     .prepare(`SELECT ${COLUMNS} FROM (SELECT * FROM kernels ${where}) k
-      JOIN kernel_blobs b ON b.path = k.path ORDER BY ${ORDER[order]}`)
+      JOIN kernel_blobs b ON b.path = k.path ${blobWhere} ORDER BY ${order}`)
     .raw()
     .iterate(...args) as Iterable<unknown[]>;
   for (const r of rows) yield rowOf(r);
@@ -61,12 +71,6 @@ export function candidateAt(index: IndexDb, path: string): CandidateRow | undefi
  * The kernels that match `f` with a file named as Triton's writers name their
  * temporary files (tmp.pid_<pid>_…): the few a plan must check for a live writer.
  */
-export function* withWriterFiles(index: IndexDb, f: KernelFilters, now = Date.now()): Generator<CandidateRow> {
-  const { where, args } = filterSql({ ...f, onDisk: true }, now);
-  const rows = index.db
-    .prepare(`SELECT ${COLUMNS} FROM (SELECT * FROM kernels ${where}) k
-      JOIN kernel_blobs b ON b.path = k.path WHERE b.files LIKE '%["tmp.pid\\_%' ESCAPE '\\' ORDER BY k.path`)
-    .raw()
-    .iterate(...args) as Iterable<unknown[]>;
-  for (const r of rows) yield rowOf(r);
+export function withWriterFiles(index: IndexDb, f: KernelFilters, now = Date.now()): Generator<CandidateRow> {
+  return candidateRows(index, f, `WHERE b.files LIKE '%["tmp.pid\\_%' ESCAPE '\\'`, ORDER.path, now);
 }

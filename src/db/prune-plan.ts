@@ -5,6 +5,7 @@
 import Database from "better-sqlite3";
 import { isUnitAction, type PlanEntry, type PruneMode, type SkippedEntry } from "../prune/plan.js";
 import { jsonElement } from "../report/stream.js";
+import { BUSY_TIMEOUT_MS } from "./open.js";
 import type { PlanSelect } from "./plan-sql.js";
 
 const PAGE = 2000;
@@ -40,7 +41,7 @@ export class PlanTable {
     this.db.pragma("journal_mode = OFF");
     this.db.pragma("synchronous = OFF");
     // the index it may attach is another mcm's to write meanwhile
-    this.db.pragma("busy_timeout = 5000");
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.exec(`CREATE TABLE plan (seq INTEGER PRIMARY KEY, skipped INTEGER NOT NULL, unit INTEGER NOT NULL,
         files INTEGER NOT NULL, bytes INTEGER NOT NULL, links INTEGER NOT NULL, root TEXT NOT NULL,
         path TEXT NOT NULL, json TEXT NOT NULL, state TEXT);
