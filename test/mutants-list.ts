@@ -612,6 +612,14 @@ export const MUTANTS: Mutant[] = [
     tests: ["test/db/plan-sql.test.ts"],
   },
   {
+    id: "P09",
+    what: "prune plan: the writer-files query names its files otherwise than the partial index (a full scan again)",
+    file: "src/db/candidates.ts",
+    from: "export const WITH_WRITER_FILES = `WHERE b.${WRITER_FILES_WHERE}`;",
+    to: "export const WITH_WRITER_FILES = `WHERE b.files LIKE '%tmp.pid\\_%' ESCAPE '\\'`;",
+    tests: ["test/db/plan-sql.test.ts"],
+  },
+  {
     id: "K01",
     what: "list --json in SQL: a time's fraction of a ms rounds it up (past a second), where toISOString cuts it",
     file: "src/db/json-sql.ts",

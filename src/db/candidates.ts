@@ -3,6 +3,7 @@
 import type { KernelFilters } from "../core/filters.js";
 import type { KernelFile, KernelRow } from "../core/types.js";
 import { filterSql, type IndexDb, KERNEL_COLUMNS, kernelRowOf, parseFiles } from "./index.js";
+import { WRITER_FILES_WHERE } from "./schema.js";
 
 export type CandidateRow = KernelRow & { files: KernelFile[] };
 
@@ -41,6 +42,15 @@ export function* iterateCandidates(
   yield* candidateRows(index, f, "", ORDER[order], now);
 }
 
+/** The statement candidateRows runs: its SQL and arguments. */
+export function candidatesSql(f: KernelFilters, blobWhere: string, order: string, now: number) {
+  const { where, args } = filterSql({ ...f, onDisk: true }, now);
+  // the filters name kernels' columns: applied inside, where no blob column shares a name
+  const sql = `SELECT ${COLUMNS} FROM (SELECT * FROM kernels ${where}) k
+      JOIN kernel_blobs b ON b.path = k.path ${blobWhere} ORDER BY ${order}`;
+  return { sql, args };
+}
+
 function* candidateRows(
   index: IndexDb,
   f: KernelFilters,
@@ -48,11 +58,9 @@ function* candidateRows(
   order: string,
   now: number,
 ): Generator<CandidateRow> {
-  const { where, args } = filterSql({ ...f, onDisk: true }, now);
-  // the filters name kernels' columns: applied inside, where no blob column shares a name
+  const { sql, args } = candidatesSql(f, blobWhere, order, now);
   const rows = index.db
-    .prepare(`SELECT ${COLUMNS} FROM (SELECT * FROM kernels ${where}) k
-      JOIN kernel_blobs b ON b.path = k.path ${blobWhere} ORDER BY ${order}`)
+    .prepare(sql)
     .raw()
     .iterate(...args) as Iterable<unknown[]>;
   for (const r of rows) yield rowOf(r);
@@ -67,10 +75,13 @@ export function candidateAt(index: IndexDb, path: string): CandidateRow | undefi
   return r && rowOf(r);
 }
 
+/** Found through the partial index kernel_blobs_writer_files, not by reading every row. */
+export const WITH_WRITER_FILES = `WHERE b.${WRITER_FILES_WHERE}`;
+
 /**
  * The kernels that match `f` with a file named as Triton's writers name their
  * temporary files (tmp.pid_<pid>_…): the few a plan must check for a live writer.
  */
 export function withWriterFiles(index: IndexDb, f: KernelFilters, now = Date.now()): Generator<CandidateRow> {
-  return candidateRows(index, f, `WHERE b.files LIKE '%["tmp.pid\\_%' ESCAPE '\\'`, ORDER.path, now);
+  return candidateRows(index, f, WITH_WRITER_FILES, ORDER.path, now);
 }

@@ -1,4 +1,12 @@
 // Versioned schema: migrations[i] takes the database from user_version i to i+1.
+
+/**
+ * A kernel's files name one that Triton's writers name their temporary files
+ * (tmp.pid_<pid>_…): the same text in the partial index below and in the query
+ * that uses it (db/candidates.ts), or SQLite does not use the index.
+ */
+export const WRITER_FILES_WHERE = `files LIKE '%["tmp.pid\\_%' ESCAPE '\\'`;
+
 export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE roots (
@@ -130,5 +138,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   -- a no-change re-index counts a root's entries on disk and in units from this, not from the wide rows
   CREATE INDEX kernels_root_embedded ON kernels(root, embedded);
+  `,
+  `
+  -- a prune plan checks the few kernels with a writer's files for a live writer: found without reading every row
+  CREATE INDEX kernel_blobs_writer_files ON kernel_blobs(path) WHERE ${WRITER_FILES_WHERE};
   `,
 ];

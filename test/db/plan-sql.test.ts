@@ -6,7 +6,7 @@ import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { KernelFilters } from "../../src/core/filters.js";
-import { iterateCandidates, withWriterFiles } from "../../src/db/candidates.js";
+import { candidatesSql, iterateCandidates, WITH_WRITER_FILES, withWriterFiles } from "../../src/db/candidates.js";
 import { IndexDb } from "../../src/db/index.js";
 import { kernelStepsSelect, type SqlStepOptions } from "../../src/db/plan-sql.js";
 import { PlanTable } from "../../src/db/prune-plan.js";
@@ -90,5 +90,24 @@ describe("plans written in SQL", () => {
     assert.equal(all.kept.length, 2);
     assert.ok(all.kept.some((t) => t.includes(`(pid ${process.pid})`)));
     assert.ok(all.entries.some((t) => t.includes(JSON.stringify('we"ird\\n\u0001\u2028é.ttir'))));
+  });
+
+  it("finds the kernels with a writer's files through their partial index, not by reading every row", async () => {
+    const { db, root } = await setup();
+    assert.deepEqual(
+      [...withWriterFiles(db, {})].map((k) => k.files.find((f) => f.name.startsWith("tmp.pid_"))?.name).sort(),
+      [`tmp.pid_${process.pid}_0a1b`, `tmp.pid_${DEAD_PID}_0a1b`].sort(),
+    );
+    for (const f of [{}, { cacheDir: root }] as KernelFilters[]) {
+      const { sql, args } = candidatesSql(f, WITH_WRITER_FILES, "k.path", Date.now());
+      const plan = db.db
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all(...args)
+        .map((r) => (r as { detail: string }).detail);
+      assert.ok(
+        plan.some((d) => d.includes("USING INDEX kernel_blobs_writer_files")),
+        plan.join("; "),
+      );
+    }
   });
 });
