@@ -143,4 +143,10 @@ export const MIGRATIONS: readonly string[] = [
   -- a prune plan checks the few kernels with a writer's files for a live writer: found without reading every row
   CREATE INDEX kernel_blobs_writer_files ON kernel_blobs(path) WHERE ${WRITER_FILES_WHERE};
   `,
+  `
+  -- a root's bytes on disk (every index run's summary, --max-size) summed from the index alone, not from 100k rows
+  DROP INDEX kernels_root_size;
+  DROP INDEX kernels_root_embedded;
+  CREATE INDEX kernels_root_embedded_size ON kernels(root, embedded, total_size);
+  `,
 ];
