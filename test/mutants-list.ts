@@ -620,6 +620,14 @@ export const MUTANTS: Mutant[] = [
     tests: ["test/db/plan-sql.test.ts"],
   },
   {
+    id: "I07",
+    what: "index: an entry the listing did not find is never swept from the index",
+    file: "src/scan/indexer.ts",
+    from: "return found.get(path.slice(0, slash))?.has(path.slice(slash + 1)) === true;",
+    to: "return found.get(path.slice(0, slash)) !== undefined;",
+    tests: ["test/scan/incremental.test.ts"],
+  },
+  {
     id: "K01",
     what: "list --json in SQL: a time's fraction of a ms rounds it up (past a second), where toISOString cuts it",
     file: "src/db/json-sql.ts",
