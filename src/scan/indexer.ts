@@ -153,8 +153,8 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
 function foundNames(batches: EntryBatch[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const b of batches) {
-    let names = out.get(b.dir.path);
-    if (!names) out.set(b.dir.path, (names = new Set()));
+    const names = out.get(b.dir.path) ?? new Set<string>();
+    out.set(b.dir.path, names);
     for (const n of b.names) names.add(n);
   }
   return out;
