@@ -1,7 +1,8 @@
 // Where the cache sits inside an archive that carries no manifest, and its layout.
 import type { LayoutName } from "../core/types.js";
 import { GROUP_RE } from "../scan/group.js";
-import { MANIFEST_NAME, parseManifest } from "./manifest.js";
+import { MANIFEST_NAME } from "./manifest.js";
+import { checkManifestSize, ManifestReader } from "./manifest-read.js";
 import { readTar } from "./tar-read.js";
 
 /** MCV images hold the cache under one of these folders. */
@@ -75,11 +76,12 @@ export async function peekLayout(archive: string): Promise<LayoutName> {
       const wasFirst = first;
       first = false;
       if (wasFirst && name === MANIFEST_NAME) {
-        const parts: Buffer[] = [];
+        checkManifestSize(h.size);
+        const reader = new ManifestReader();
         return (c) => {
-          if (c) parts.push(Buffer.from(c));
+          if (c) reader.write(c);
           else {
-            found = parseManifest(Buffer.concat(parts).toString("utf8")).layout;
+            found = reader.end().layout;
             signal.stop = true;
           }
         };

@@ -36,6 +36,8 @@ export interface ExportOptions {
   out: string;
   /** gzip level (default 6) */
   level?: number;
+  /** the biggest manifest written: what `mcm import` reads (MAX_MANIFEST_BYTES) */
+  maxManifestBytes?: number;
 }
 
 export interface ExportResult {
@@ -150,14 +152,14 @@ function* tarEntries(root: string, dirs: string[], files: ManifestFile[], exec: 
 }
 
 /** The manifest as a tar entry whose bytes are made twice (to count, then to write), never held whole. */
-function manifestEntry(m: Manifest): TarEntry {
+function manifestEntry(m: Manifest, cap: number): TarEntry {
   let size = 0;
   for (const t of manifestText(m)) size += Buffer.byteLength(t);
   // an archive that `mcm import` would refuse is not written at all
-  if (size > MAX_MANIFEST_BYTES)
+  if (size > cap)
     throw new McmError(
       `this export's ${MANIFEST_NAME} would be ${(size / 1e6).toFixed(1)} MB (${m.files.length} files), over the ` +
-        `${MAX_MANIFEST_BYTES / 2 ** 20} MiB that mcm import reads: export fewer kernels (--name, --older-than, --cache-dir)`,
+        `${cap / 2 ** 20} MiB that mcm import reads: export fewer kernels (--name, --older-than, --cache-dir)`,
     );
   function* chunks(): Generator<Buffer> {
     let part: string[] = [];
@@ -245,7 +247,7 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
   };
   const dirs = found.dirs.sort((a, b) => compareUtf8(`${a}/`, `${b}/`));
   const written = await writeTarGz(tarEntries(root, dirs, files, exec), o.out, {
-    head: [manifestEntry(manifest)],
+    head: [manifestEntry(manifest, o.maxManifestBytes ?? MAX_MANIFEST_BYTES)],
     level: o.level,
     linkIdentical: true,
     presorted: true,

@@ -10,7 +10,8 @@ import { size } from "../report/format.js";
 import { CAPS, formatCap } from "../safe-fs.js";
 import { GROUP_RE } from "../scan/group.js";
 import { ENTRY_PATH_RE, rootFreeDigest } from "./inductor-paths.js";
-import { checkManifestSize, MANIFEST_NAME, type Manifest, type ManifestFile, parseManifest } from "./manifest.js";
+import { MANIFEST_NAME, type Manifest, type ManifestFile } from "./manifest.js";
+import { checkManifestSize, ManifestReader } from "./manifest-read.js";
 import type { TarHeader } from "./tar-read.js";
 
 export interface Refusal {
@@ -39,7 +40,7 @@ export interface Rec {
   sha256?: string;
   exec: boolean;
   link?: string;
-  /** group files and the manifest: their text */
+  /** group files: their text */
   text?: string;
   /** an Inductor cache entry: its digest with its code paths' root left out (inductor-paths.ts) */
   rootFree?: string | null;
@@ -174,7 +175,9 @@ export class Stager {
 
   private file(path: string, rec: Rec, manifest: boolean, first: boolean): (c: Buffer | null) => void {
     const hash: Hash = createHash("sha256");
-    const keepText = manifest || GROUP_RE.test(posix.basename(path));
+    // the manifest is read as it comes, never held as text
+    const reader = manifest ? new ManifestReader() : null;
+    const keepText = !manifest && GROUP_RE.test(posix.basename(path));
     // Inductor entries are compared with the destination's once both are relocated (they are rewritten there)
     const entry = !keepText && ENTRY_PATH_RE.test(path) && rec.size <= MAX_ENTRY_BYTES;
     const parts: Buffer[] = [];
@@ -188,6 +191,7 @@ export class Stager {
     return (chunk) => {
       if (chunk) {
         hash.update(chunk);
+        reader?.write(chunk);
         if (keepText || entry) parts.push(Buffer.from(chunk));
         if (fd !== null) {
           let off = 0;
@@ -200,10 +204,11 @@ export class Stager {
       rec.staged = fd !== null;
       if (keepText) rec.text = Buffer.concat(parts).toString("utf8");
       if (entry) rec.rootFree = rootFreeDigest(Buffer.concat(parts));
-      if (manifest) {
-        this.manifest = parseManifest(rec.text as string);
+      if (reader) {
+        const m = reader.end();
+        this.manifest = m;
         // first in the archive (as mcm writes it): every later entry is checked as it comes
-        if (first) this.expected = new Map(this.manifest.files.map((f) => [f.path, f]));
+        if (first) this.expected = new Map(m.files.map((f) => [f.path, f]));
       } else if (this.expected) this.checkContent(path, rec.size, rec.sha256);
     };
   }
