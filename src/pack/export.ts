@@ -1,7 +1,7 @@
 // `mcm export`: a cache root (or the kernel folders a filter picked) as a
 // deterministic .tar.gz, its manifest first.
 import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { McmError } from "../core/errors.js";
 import type { LayoutName, Mode, ScanWarning } from "../core/types.js";
 import { emptyWalk, layoutFor, NO_VLLM, type WalkResult } from "../layouts/index.js";
@@ -80,39 +80,69 @@ function* findKernels(
   walk: WalkResult,
   only: string[] | undefined,
 ): Generator<FoundKernel> {
-  const read = (path: string, container: string): FoundKernel | null => {
+  // a kernel's few strings that repeat (names, backends, arches, versions) are held once
+  const interned = new Map<string, string>();
+  const intern = (s: string) => {
+    const held = interned.get(s);
+    if (held !== undefined) return held;
+    interned.set(s, s);
+    return s;
+  };
+  const read = (path: string, container: string, rel: string): FoundKernel | null => {
     const r = readEntry(path, true, 0, { root, layout, dir: { path: container, ...NO_VLLM } });
     if (r.kind !== "kernel") return null;
     const { name, backend, arch, tritonVersion } = r;
     return {
       abs: r.path,
-      kernel: { path: relOf(root, r.path), name, backend, arch, tritonVersion },
+      kernel: {
+        path: rel,
+        name: intern(name),
+        backend: intern(backend),
+        arch: intern(arch),
+        tritonVersion: tritonVersion === null ? null : intern(tritonVersion),
+      },
       warnings: r.warnings,
     };
   };
   if (only) {
     for (const p of only) {
       if (!isInside(root, p) || p === root) throw new McmError(`kernel ${p} is not inside ${root}`);
-      const k = read(p, p.slice(0, p.lastIndexOf("/")));
+      const k = read(p, p.slice(0, p.lastIndexOf("/")), relOf(root, p));
       if (!k) throw new McmError(`${p} is not a kernel folder (any more): run \`mcm index\` and try again`);
       yield k;
     }
     return;
   }
   for (const td of walk.tritonDirs) {
+    // built from the folder's relative name: a slice of each absolute path would keep it alive
+    const relDir = relOf(root, td.path);
     for (const d of readdirSync(td.path, { withFileTypes: true })) {
       if (!d.isDirectory() || skipReason(d.name)) continue;
-      const k = read(`${td.path}/${d.name}`, td.path);
+      const k = read(`${td.path}/${d.name}`, td.path, relDir === "" ? d.name : `${relDir}/${d.name}`);
       if (k) yield k;
     }
   }
 }
 
-function readFile(path: string): { data: Buffer; mode: number } {
+/** One buffer for every read: a buffer a file (a million of them) left RSS far above the live heap. */
+const READ_BUFFER = Buffer.allocUnsafe(1 << 20);
+
+/** A file's size, sha256 and mode, read through READ_BUFFER; with `keepText`, its text too. */
+function digestFile(path: string, keepText: boolean): { size: number; sha256: string; mode: number; text?: string } {
   try {
     const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
-      return { data: readFileSync(fd), mode: fstatSync(fd).mode };
+      const hash = createHash("sha256");
+      const parts: Buffer[] = [];
+      let size = 0;
+      for (let n = readSync(fd, READ_BUFFER); n > 0; n = readSync(fd, READ_BUFFER)) {
+        const chunk = READ_BUFFER.subarray(0, n);
+        hash.update(chunk);
+        if (keepText) parts.push(Buffer.from(chunk));
+        size += n;
+      }
+      const text = keepText ? Buffer.concat(parts).toString("utf8") : undefined;
+      return { size, sha256: hash.digest("hex"), mode: fstatSync(fd).mode, text };
     } finally {
       closeSync(fd);
     }
@@ -218,12 +248,12 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
   const read: ManifestFile[] = [];
   const readExec = new Uint8Array(found.files.length);
   for (const [i, { rel }] of found.files.entries()) {
-    const { data, mode } = readFile(`${root}/${rel}`);
-    const sha256 = createHash("sha256").update(data).digest("hex");
-    read.push({ path: rel, size: data.length, sha256 });
-    readExec[i] = mode & 0o100 ? 1 : 0;
     const dir = rel.slice(0, Math.max(0, rel.lastIndexOf("/")));
-    if (counted[i] && kernelDirs.has(dir)) votes.add(dir, data.toString("utf8"));
+    const vote = counted[i] === 1 && kernelDirs.has(dir);
+    const { size, sha256, mode, text } = digestFile(`${root}/${rel}`, vote);
+    read.push({ path: rel, size, sha256 });
+    readExec[i] = mode & 0o100 ? 1 : 0;
+    if (vote) votes.add(dir, text as string);
   }
   kernelDirs.clear();
   found.files = [];

@@ -277,7 +277,9 @@ export async function writeTarGz(
         if (e.sha256 !== undefined && digest !== e.sha256) {
           throw new McmError(`${e.source ?? name} changed while it was archived; try again`);
         }
-        const twin = opts.linkIdentical && data.length > 0 ? byContent.get(digest as string) : undefined;
+        // keyed by the caller's digest string where there is one: the one just made is not kept too
+        const key = (e.sha256 ?? digest) as string;
+        const twin = opts.linkIdentical && data.length > 0 ? byContent.get(key) : undefined;
         if (twin !== undefined) {
           push(entryHeader(name, "file", 0, mode, twin));
           linked++;
@@ -285,7 +287,7 @@ export async function writeTarGz(
           continue;
         }
         // the head (a manifest) is not a cache file: never a link target
-        if (opts.linkIdentical && data.length > 0 && i >= head.length) byContent.set(digest as string, name);
+        if (opts.linkIdentical && data.length > 0 && i >= head.length) byContent.set(key, name);
         push(entryHeader(name, "file", data.length, mode));
         push(data);
         const pad = padding(data.length);
