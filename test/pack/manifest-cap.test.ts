@@ -25,6 +25,15 @@ function importManifest(text: string, where: "dest" | "default"): { code: number
   return { ...r, dest };
 }
 
+/** A cache folder of `n` empty files with 236-character names (about 370 bytes of manifest each). */
+function longNamedFiles(n: number) {
+  const dir = tempDir();
+  const root = join(dir, "cache");
+  mkdirSync(join(root, "junk"), { recursive: true });
+  for (let i = 0; i < n; i++) writeFileSync(join(root, "junk", `${String(i).padStart(6, "0")}${"x".repeat(230)}`), "");
+  return { dir, root, out: join(dir, "a.tar.gz") };
+}
+
 describe("manifest caps", () => {
   it(`over ${MAX_MANIFEST_BYTES / 2 ** 20} MiB: refused with one line, before any of it is read, nothing written`, async () => {
     assert.equal(MAX_MANIFEST_BYTES, 256 * 2 ** 20);
@@ -43,12 +52,7 @@ describe("manifest caps", () => {
 
   it("a manifest past the old 16 MiB cap exports and imports (read a record at a time)", () => {
     // 60k empty files with long names: about 22 MB of manifest records
-    const dir = tempDir();
-    const root = join(dir, "cache");
-    const junk = join(root, "junk");
-    mkdirSync(junk, { recursive: true });
-    for (let i = 0; i < 60_000; i++) writeFileSync(join(junk, `${String(i).padStart(6, "0")}${"x".repeat(230)}`), "");
-    const out = join(dir, "a.tar.gz");
+    const { dir, root, out } = longNamedFiles(60_000);
     const db = dbIn(dir);
     const e = mcm(["export", "--cache-dir", root, "--mode", "triton", "-o", out], { db });
     assert.equal(e.code, 0, e.stderr);
@@ -58,16 +62,11 @@ describe("manifest caps", () => {
     const r = JSON.parse(i.stdout) as { verified: boolean; files: number };
     assert.equal(r.verified, true);
     assert.equal(r.files, 60_000);
-    assert.ok(existsSync(join(junk.replace(root, dest), `059999${"x".repeat(230)}`)));
+    assert.ok(existsSync(join(dest, "junk", `059999${"x".repeat(230)}`)));
   });
 
   it("export refuses, before writing a byte, a cache whose manifest import would refuse", async () => {
-    const dir = tempDir();
-    const root = join(dir, "cache");
-    const junk = join(root, "junk");
-    mkdirSync(junk, { recursive: true });
-    for (let i = 0; i < 2_000; i++) writeFileSync(join(junk, `${String(i).padStart(6, "0")}${"x".repeat(230)}`), "");
-    const out = join(dir, "a.tar.gz");
+    const { root, out } = longNamedFiles(2_000);
     // the cap is the importer's; a small one stands in for it here (the real one takes 700k such files)
     await assert.rejects(
       exportArchive({ root, mode: "triton", out, maxManifestBytes: 2 ** 19 }),
