@@ -652,6 +652,14 @@ export const MUTANTS: Mutant[] = [
     tests: ["test/pack/manifest-read.test.ts"],
   },
   {
+    id: "O09",
+    what: "MCV manifest written in pieces: an entry indented as at the top level",
+    file: "src/pack/oci/mcv.ts",
+    from: 'null, 2).replaceAll("\\n", "\\n    ");',
+    to: 'null, 2).replaceAll("\\n", "\\n  ");',
+    tests: ["test/pack/oci/mcv.test.ts"],
+  },
+  {
     id: "K01",
     what: "list --json in SQL: a time's fraction of a ms rounds it up (past a second), where toISOString cuts it",
     file: "src/db/json-sql.ts",
@@ -671,8 +679,8 @@ export const MUTANTS: Mutant[] = [
     id: "E11",
     what: "export: writes an archive whose manifest mcm import refuses",
     file: "src/pack/export.ts",
-    from: "if (size > cap)",
-    to: "if (size < 0)",
+    from: "if (entry.size > cap)",
+    to: "if (entry.size < 0)",
     tests: ["test/pack/manifest-cap.test.ts"],
   },
 ];

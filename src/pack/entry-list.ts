@@ -27,10 +27,10 @@ export class EntryList {
     this.push(`${name}/`, DIR, 0, -1);
   }
 
-  /** An entry whose content is in memory (small: a manifest). */
-  data(name: string, data: Buffer): void {
-    this.inline.set(this.names.length, { name, type: "file", data });
-    this.push(name, data.length, 0, -1);
+  /** An entry whose content is made in memory when it is written (a manifest: see text-entry.ts). */
+  made(entry: TarEntry & { size: number }): void {
+    this.inline.set(this.names.length, entry);
+    this.push(entry.name, entry.size, 0, -1);
   }
 
   /** Every plain file and folder under `abs`, named `name + rel`; what collect skips goes to `skipped`. */

@@ -22,6 +22,7 @@ import {
   manifestText,
 } from "./manifest.js";
 import { compareUtf8, type TarEntry, writeTarGz } from "./tar.js";
+import { textEntry } from "./text-entry.js";
 
 export interface ExportOptions {
   /** the cache root */
@@ -183,29 +184,14 @@ function* tarEntries(root: string, dirs: string[], files: ManifestFile[], exec: 
 
 /** The manifest as a tar entry whose bytes are made twice (to count, then to write), never held whole. */
 function manifestEntry(m: Manifest, cap: number): TarEntry {
-  let size = 0;
-  for (const t of manifestText(m)) size += Buffer.byteLength(t);
+  const entry = textEntry(MANIFEST_NAME, () => manifestText(m));
   // an archive that `mcm import` would refuse is not written at all
-  if (size > cap)
+  if (entry.size > cap)
     throw new McmError(
-      `this export's ${MANIFEST_NAME} would be ${(size / 1e6).toFixed(1)} MB (${m.files.length} files), over the ` +
+      `this export's ${MANIFEST_NAME} would be ${(entry.size / 1e6).toFixed(1)} MB (${m.files.length} files), over the ` +
         `${cap / 2 ** 20} MiB that mcm import reads: export fewer kernels (--name, --older-than, --cache-dir)`,
     );
-  function* chunks(): Generator<Buffer> {
-    let part: string[] = [];
-    let n = 0;
-    for (const t of manifestText(m)) {
-      part.push(t);
-      n += t.length;
-      if (n >= 1 << 16) {
-        yield Buffer.from(part.join(""));
-        part = [];
-        n = 0;
-      }
-    }
-    if (part.length) yield Buffer.from(part.join(""));
-  }
-  return { name: MANIFEST_NAME, type: "file", size, chunks };
+  return entry;
 }
 
 /**

@@ -5,13 +5,14 @@ import { McmError } from "../../core/errors.js";
 import type { KernelRow, LayoutName } from "../../core/types.js";
 import { EntryList } from "../entry-list.js";
 import { writeTarGz } from "../tar.js";
+import { textEntry } from "../text-entry.js";
 import type { LayerFile } from "./image.js";
 import {
   type CacheKind,
   cachePrefix,
   manifestPath,
   mcvLabels,
-  mcvManifest,
+  mcvManifestText,
   metadataFacts,
   type PackedKernel,
   type PackedUnits,
@@ -101,10 +102,9 @@ export function planLayer(
     };
   }
   const cacheBytes = entries.bytes;
-  const manifest = mcvManifest(kind, kernels, packed);
   const mdir = manifestPath(kind).split("/")[0] as string;
   entries.dir(mdir);
-  entries.data(manifestPath(kind), manifest);
+  entries.made(textEntry(manifestPath(kind), () => mcvManifestText(kind, kernels, packed)));
   return {
     kind,
     root,

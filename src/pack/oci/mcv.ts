@@ -109,10 +109,34 @@ function vllmEntries(kernels: PackedKernel[], packed: PackedUnits): Record<strin
 
 const NO_UNITS: PackedUnits = { units: [], dirs: [] };
 
-export function mcvManifest(kind: CacheKind, kernels: PackedKernel[], packed: PackedUnits = NO_UNITS): Buffer {
-  const doc =
-    kind === "triton" ? { triton: kernels.map(manifestEntry).sort(byHash) } : { vllm: vllmEntries(kernels, packed) };
-  return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
+/**
+ * MCV's manifest.json as `JSON.stringify(doc, null, 2)` and a newline write it,
+ * in pieces: a Triton image's is an entry at a time (100k kernels' manifest
+ * made whole, as a string and its Buffer, was over 100 MB of a push's peak).
+ */
+export function* mcvManifestText(kind: CacheKind, kernels: PackedKernel[], packed: PackedUnits = NO_UNITS) {
+  if (kind !== "triton") {
+    yield `${JSON.stringify({ vllm: vllmEntries(kernels, packed) }, null, 2)}\n`;
+    return;
+  }
+  // byHash's order (a stable sort of the kernels' order), without an entry object a kernel held
+  const hashes = kernels.map((k) => String(k.hash ?? k.key));
+  const order = kernels.map((_, i) => i);
+  order.sort((a, b) => {
+    const x = hashes[a] as string;
+    const y = hashes[b] as string;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  if (order.length === 0) {
+    yield '{\n  "triton": []\n}\n';
+    return;
+  }
+  yield '{\n  "triton": [';
+  for (const [j, i] of order.entries()) {
+    const entry = JSON.stringify(manifestEntry(kernels[i] as PackedKernel), null, 2).replaceAll("\n", "\n    ");
+    yield `${j ? "," : ""}\n    ${entry}`;
+  }
+  yield "\n  ]\n}\n";
 }
 
 export function mcvLabels(
