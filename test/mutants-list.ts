@@ -660,6 +660,14 @@ export const MUTANTS: Mutant[] = [
     tests: ["test/pack/oci/mcv.test.ts"],
   },
   {
+    id: "O10",
+    what: "MCV manifest written in pieces: kernels sharing a hash come in reverse order",
+    file: "src/pack/oci/mcv.ts",
+    from: "return x < y ? -1 : x > y ? 1 : 0;",
+    to: "return x < y ? -1 : x > y ? 1 : b - a;",
+    tests: ["test/pack/oci/mcv.test.ts"],
+  },
+  {
     id: "K01",
     what: "list --json in SQL: a time's fraction of a ms rounds it up (past a second), where toISOString cuts it",
     file: "src/db/json-sql.ts",
