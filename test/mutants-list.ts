@@ -653,11 +653,11 @@ export const MUTANTS: Mutant[] = [
   },
   {
     id: "O09",
-    what: "MCV manifest written in pieces: an entry indented as at the top level",
-    file: "src/pack/oci/mcv.ts",
-    from: 'null, 2).replaceAll("\\n", "\\n    ");',
-    to: 'null, 2).replaceAll("\\n", "\\n  ");',
-    tests: ["test/pack/oci/mcv.test.ts"],
+    what: "JSON written in pieces: a record indented as a field",
+    file: "src/pack/text-entry.ts",
+    from: "${nested(x, pad + pad)}",
+    to: "${nested(x, pad)}",
+    tests: ["test/pack/oci/mcv.test.ts", "test/pack/manifest-read.test.ts"],
   },
   {
     id: "O10",

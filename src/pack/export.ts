@@ -234,8 +234,8 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
   const read: ManifestFile[] = [];
   const readExec = new Uint8Array(found.files.length);
   for (const [i, { rel }] of found.files.entries()) {
-    const dir = rel.slice(0, Math.max(0, rel.lastIndexOf("/")));
-    const vote = counted[i] === 1 && kernelDirs.has(dir);
+    const dir = counted[i] === 1 ? rel.slice(0, Math.max(0, rel.lastIndexOf("/"))) : "";
+    const vote = dir !== "" && kernelDirs.has(dir);
     const { size, sha256, mode, text } = digestFile(`${root}/${rel}`, vote);
     read.push({ path: rel, size, sha256 });
     readExec[i] = mode & 0o100 ? 1 : 0;

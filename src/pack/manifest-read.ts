@@ -233,8 +233,8 @@ export class ManifestReader {
 }
 
 /** Parses and checks a whole manifest text. */
-export function parseManifest(text: string, cap = MAX_MANIFEST_BYTES): Manifest {
-  const r = new ManifestReader(cap);
+export function parseManifest(text: string): Manifest {
+  const r = new ManifestReader();
   r.write(Buffer.from(text));
   return r.end();
 }

@@ -2,6 +2,7 @@
 // lists every file with its size and sha256, so `mcm import` can refuse an
 // archive that was altered or truncated.
 import type { LayoutName } from "../core/types.js";
+import { prettyJsonText } from "./text-entry.js";
 
 export const MANIFEST_NAME = "mcm-manifest.json";
 export const MANIFEST_FORMAT = "mcm-archive";
@@ -43,27 +44,5 @@ export interface Manifest {
   totals: { kernels: number; files: number; bytes: number };
 }
 
-/** `JSON.stringify(v, null, 1)` one level deeper (`depth` spaces more on every line but the first). */
-const nested = (v: unknown, depth: string) => JSON.stringify(v, null, 1).replaceAll("\n", `\n${depth}`);
-
-/**
- * The text of `JSON.stringify(m, null, 1)` plus a newline, a record at a time: a
- * manifest of a million files is never one string (nor its Buffer copy). A JSON
- * string holds no raw newline, so indenting after each "\n" indents lines only.
- */
-export function* manifestText(m: Manifest): Generator<string> {
-  const keys = Object.keys(m) as (keyof Manifest)[];
-  yield "{";
-  for (const [i, k] of keys.entries()) {
-    const v = m[k];
-    yield `${i ? "," : ""}\n ${JSON.stringify(k)}: `;
-    if (!Array.isArray(v) || v.length === 0) {
-      yield nested(v, " ");
-      continue;
-    }
-    yield "[";
-    for (const [j, x] of v.entries()) yield `${j ? "," : ""}\n  ${nested(x, "  ")}`;
-    yield "\n ]";
-  }
-  yield keys.length ? "\n}\n" : "}\n";
-}
+/** The text of `JSON.stringify(m, null, 1)` plus a newline, a record at a time: a manifest of a million files is never one string. */
+export const manifestText = (m: Manifest): Generator<string> => prettyJsonText({ ...m }, 1);

@@ -104,7 +104,7 @@ export function planLayer(
   const cacheBytes = entries.bytes;
   const mdir = manifestPath(kind).split("/")[0] as string;
   entries.dir(mdir);
-  entries.made(textEntry(manifestPath(kind), () => mcvManifestText(kind, kernels, packed)));
+  entries.made(textEntry(manifestPath(kind), mcvManifestText(kind, kernels, packed)));
   return {
     kind,
     root,

@@ -3,6 +3,7 @@
 // cache.<kind>.image/* labels in the image config. Same shapes as MCV writes.
 import { McmError } from "../../core/errors.js";
 import type { CompileDirRecord, UnitRow } from "../../db/units.js";
+import { prettyJsonText } from "../text-entry.js";
 import { MCV_FORMATS, type McvFormat, mcvFormatOf, unitManifestEntries } from "./mcv-vllm.js";
 
 export type CacheKind = "triton" | "vllm";
@@ -110,14 +111,18 @@ function vllmEntries(kernels: PackedKernel[], packed: PackedUnits): Record<strin
 const NO_UNITS: PackedUnits = { units: [], dirs: [] };
 
 /**
- * MCV's manifest.json as `JSON.stringify(doc, null, 2)` and a newline write it,
- * in pieces: a Triton image's is an entry at a time (100k kernels' manifest
- * made whole, as a string and its Buffer, was over 100 MB of a push's peak).
+ * MCV's manifest.json as `JSON.stringify(doc, null, 2)` and a newline write
+ * it, given in pieces each time it is called: a Triton image's an entry at a
+ * time, each entry made as it is written (the kernels are sorted once).
  */
-export function* mcvManifestText(kind: CacheKind, kernels: PackedKernel[], packed: PackedUnits = NO_UNITS) {
+export function mcvManifestText(
+  kind: CacheKind,
+  kernels: PackedKernel[],
+  packed: PackedUnits = NO_UNITS,
+): () => Iterable<string> {
   if (kind !== "triton") {
-    yield `${JSON.stringify({ vllm: vllmEntries(kernels, packed) }, null, 2)}\n`;
-    return;
+    const doc = { vllm: vllmEntries(kernels, packed) };
+    return () => prettyJsonText(doc, 2);
   }
   // byHash's order (a stable sort of the kernels' order), without an entry object a kernel held
   const hashes = kernels.map((k) => String(k.hash ?? k.key));
@@ -127,16 +132,10 @@ export function* mcvManifestText(kind: CacheKind, kernels: PackedKernel[], packe
     const y = hashes[b] as string;
     return x < y ? -1 : x > y ? 1 : 0;
   });
-  if (order.length === 0) {
-    yield '{\n  "triton": []\n}\n';
-    return;
+  function* entries() {
+    for (const i of order) yield manifestEntry(kernels[i] as PackedKernel);
   }
-  yield '{\n  "triton": [';
-  for (const [j, i] of order.entries()) {
-    const entry = JSON.stringify(manifestEntry(kernels[i] as PackedKernel), null, 2).replaceAll("\n", "\n    ");
-    yield `${j ? "," : ""}\n    ${entry}`;
-  }
-  yield "\n  ]\n}\n";
+  return () => prettyJsonText({ triton: entries() }, 2);
 }
 
 export function mcvLabels(

@@ -33,7 +33,7 @@ describe("MCV manifest", () => {
       kernel(4, null),
       kernel(5, 'we"ird\\hash'),
     ];
-    const pieces = [...mcvManifestText("triton", kernels)];
+    const pieces = [...mcvManifestText("triton", kernels)()];
     assert.ok(pieces.length > kernels.length, "written in pieces");
     const text = pieces.join("");
     const doc = JSON.parse(text) as { triton: Record<string, unknown>[] };
@@ -53,6 +53,6 @@ describe("MCV manifest", () => {
       warp_size: 0,
     });
     assert.equal(doc.triton.filter((e) => e.debug === true).length, 1);
-    assert.equal([...mcvManifestText("triton", [])].join(""), `${JSON.stringify({ triton: [] }, null, 2)}\n`);
+    assert.equal([...mcvManifestText("triton", [])()].join(""), `${JSON.stringify({ triton: [] }, null, 2)}\n`);
   });
 });
