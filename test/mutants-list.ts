@@ -501,10 +501,18 @@ export const MUTANTS: Mutant[] = [
   },
   {
     id: "H04",
-    what: "prune: a second rank's earlier stages are not put back beside the ones it wrote again (half kernel)",
+    what: "prune: the emptied kernel folder is taken whatever a writer put in it since (its temp folder goes too)",
     file: "src/prune/apply.ts",
-    from: ": `its earlier files were put back beside the ones it wrote again (${restoreInto(trashed, e.path, e.root)})`;",
-    to: ': "its earlier files were not put back";',
+    from: "    rmdirSync(dir);\n    return true;",
+    to: "    renameSync(dir, `${dir}.taken`);\n    return true;",
+    tests: ["test/prune/hostile.test.ts"],
+  },
+  {
+    id: "H04b",
+    what: "prune: an entry a writer put again after the check is taken anyway (the emptied folder goes)",
+    file: "src/prune/apply.ts",
+    from: "return st !== undefined && entryId(st) === state.get(name)?.id;",
+    to: "return st !== undefined && (entryId(st) === state.get(name)?.id || st.isFile());",
     tests: ["test/prune/hostile.test.ts"],
   },
   {

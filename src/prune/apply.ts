@@ -7,13 +7,13 @@
 // group file is rewritten without it), then one grace period lets the readers
 // that had already looked finish, then only what nobody wrote since goes.
 import { randomBytes } from "node:crypto";
-import { linkSync, lstatSync, readdirSync, realpathSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
+import { linkSync, lstatSync, realpathSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { BACKENDS } from "../backends/index.js";
 import { McmError } from "../core/errors.js";
 import type { ScanWarning } from "../core/types.js";
 import { failpoint } from "../failpoint.js";
-import { inRealFolder } from "../safe-fs.js";
+import { GROUP_RE } from "../scan/group.js";
 import { errorCode, isInside, warn } from "../scan/util.js";
 import { pidAlive } from "./lock.js";
 import type { PlanEntry } from "./plan.js";
@@ -21,6 +21,7 @@ import { sameContent } from "./same-content.js";
 import { Trash } from "./trash.js";
 import {
   changedSince,
+  entryId,
   type FolderState,
   folderState,
   groupFiles,
@@ -200,10 +201,13 @@ export async function applyPlan(plan: PlanPages, opts: ApplyOptions): Promise<Ap
 
 function removeKernel(u: Unpublished, r: Tally, trashes: Map<string, Trash>): void {
   const { e } = u;
+  const leaveAlone = (why: string) => {
+    if (e.action === "remove-unit") republishUnits(e.path);
+    r.warnings.push(warn(e.path, "changed", `${why}: a compile; left alone`));
+  };
   const changed = changedSince(u.state, folderState(e.path));
   if (changed.length) {
-    r.warnings.push(warn(e.path, "changed", `written since it was unpublished (${changed[0]}): a compile; left alone`));
-    if (e.action === "remove-unit") republishUnits(e.path);
+    leaveAlone(`written since it was unpublished (${changed[0]})`);
     return;
   }
   let trash = trashes.get(e.root);
@@ -212,14 +216,15 @@ function removeKernel(u: Unpublished, r: Tally, trashes: Map<string, Trash>): vo
     trashes.set(e.root, trash);
   }
   failpoint("prune.before-trash");
-  const trashed = trash.take(e.path, `${e.hash}.${randomBytes(4).toString("hex")}`);
+  const name = `${e.hash}.${randomBytes(4).toString("hex")}`;
+  // group files first: a kill part way leaves no group file beside a kernel missing its binary
+  const names = [...u.state.keys()].sort((a, b) => Number(GROUP_RE.test(b)) - Number(GROUP_RE.test(a)));
+  const taken = trash.takeEntries(e.path, names, name, (n, moved) => sameEntry(u.state, n, moved));
   failpoint("prune.trashed");
-  // a writer that came in between the check and the rename: its folder goes back
-  if (changedSince(u.state, folderState(trashed)).length) {
-    const how = trash.giveBack(trashed, e.path)
-      ? "left alone"
-      : `its earlier files were put back beside the ones it wrote again (${restoreInto(trashed, e.path, e.root)})`;
-    r.warnings.push(warn(e.path, "changed", `written while it was being removed: a compile; ${how}`));
+  // rmdir never takes a folder a writer put anything in since the check (its temp folder, a file)
+  if (!taken.complete || !removeEmptyFolder(e.path)) {
+    trash.putBack(taken, e.path);
+    leaveAlone("written while it was being removed");
     return;
   }
   if (e.action === "remove-unit") removeEmptyParents(e.path, e.root);
@@ -227,6 +232,25 @@ function removeKernel(u: Unpublished, r: Tally, trashes: Map<string, Trash>): vo
   r.kernels++;
   r.files += e.files.length;
   r.bytes += e.bytes;
+}
+
+/** The entry moved to `moved` is the one `state` saw as `name` (not one a writer put since). */
+function sameEntry(state: FolderState, name: string, moved: string): boolean {
+  const st = lstatSync(moved, { throwIfNoEntry: false });
+  return st !== undefined && entryId(st) === state.get(name)?.id;
+}
+
+/** rmdir: false when the folder is not empty; true when it went, or another process took it already. */
+function removeEmptyFolder(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOTEMPTY" || code === "EEXIST") return false;
+    if (code === "ENOENT") return true;
+    throw err;
+  }
 }
 
 function removeFiles(u: Unpublished, r: Tally): void {
@@ -311,26 +335,6 @@ function linkFiles(e: PlanEntry, r: Tally, roots: string[]): void {
     r.kernels++;
     r.changes.push({ path: e.path, gone: false, removedFiles: [] });
   }
-}
-
-/**
- * A writer that made the kernel folder again after the rename puts only its
- * remaining stages there, then a group file listing all of them: the files it
- * wrote into the old folder (now in the trash) go back beside them, never over
- * one it wrote again. Returns how many.
- */
-function restoreInto(trashed: string, dir: string, root: string): number {
-  let n = 0;
-  for (const name of readdirSync(trashed)) {
-    if (name.startsWith("tmp.pid_") || !lstatSync(`${trashed}/${name}`).isFile()) continue;
-    try {
-      const done = inRealFolder(root, dir, () => linkSync(`${trashed}/${name}`, `${dir}/${name}`));
-      if (done.done) n++;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    }
-  }
-  return n;
 }
 
 /** A rank or hash folder left empty by removing its compile folders goes too (rmdir: never a full one). */

@@ -1,16 +1,25 @@
-// Whole kernels leave the cache by an atomic rename into a trash folder on the
-// same filesystem; the trash is emptied afterwards. A kill at any moment leaves
-// each kernel either whole in place or whole in the trash.
+// Whole kernels leave the cache by atomic renames of their entries into a
+// trash folder on the same filesystem, then an rmdir of the emptied folder
+// (which fails, leaving it, when a writer put anything there meanwhile); the
+// trash is emptied afterwards. A kill at any moment leaves each kernel
+// unpublished, its files in place, in the trash or split between them: a
+// miss for Triton and vLLM either way.
 //
 // Each run makes its own trash, `.mcm-trash-<pid>-<random>`, with a mkdir that
 // never follows a link, and checks before and after each rename that it is
 // still that folder: a peer that plants or swaps a link there receives nothing.
 import { randomBytes } from "node:crypto";
-import { lstatSync, mkdirSync, renameSync } from "node:fs";
-import { dirname } from "node:path";
+import { linkSync, lstatSync, mkdirSync, renameSync, unlinkSync } from "node:fs";
 import { McmError } from "../core/errors.js";
 import { removeRunFolder } from "../leftovers.js";
-import { folderChain } from "../safe-fs.js";
+import { folderChain, inRealFolder } from "../safe-fs.js";
+
+/** A kernel's entries in the trash: where, which, and whether all that were asked for. */
+export interface Taken {
+  into: string;
+  names: string[];
+  complete: boolean;
+}
 
 export class Trash {
   private readonly id: string;
@@ -35,36 +44,77 @@ export class Trash {
   }
 
   /**
-   * Renames the folder `dir` (inside the root) into the trash; returns its new
-   * path. Refuses when the trash or `dir`'s parent chain is not what it was;
-   * when either changed during the rename, moves it back and throws.
+   * Moves the entries `names` of the kernel folder `dir` into a folder of
+   * their own in the trash, one rename each, and never the folder itself: a
+   * writer may have made its temp folder in `dir` a moment ago, and its
+   * os.replace out of it must still find it there. Each moved entry is checked
+   * with `expected`: the first that is not what the caller saw (a writer put
+   * it since) goes back at once, and the taking stops. Refuses when the trash
+   * or `dir`'s chain is not what it was; when either changed meanwhile, puts
+   * everything back and throws.
    */
-  take(dir: string, name: string): string {
-    const parent = folderChain(this.root, dirname(dir));
-    if (parent === null || !this.same()) {
-      throw new McmError(`${dirname(dir)} or ${this.path} is no longer a real folder inside ${this.root}; stopped`);
+  takeEntries(dir: string, names: string[], name: string, expected: (name: string, moved: string) => boolean): Taken {
+    const chain = folderChain(this.root, dir);
+    if (chain === null || !this.same()) {
+      throw new McmError(`${dir} or ${this.path} is no longer a real folder inside ${this.root}; stopped`);
     }
-    const to = `${this.path}/${name}`;
-    renameSync(dir, to);
-    if (!this.same() || folderChain(this.root, dirname(dir)) !== parent) {
+    const into = `${this.path}/${name}`;
+    mkdirSync(into, { mode: 0o700 });
+    const taken: Taken = { into, names: [], complete: true };
+    for (const n of names) {
       try {
-        renameSync(to, dir);
-      } catch {
-        // it stays where the swapped link led; the message says where it was
+        renameSync(`${dir}/${n}`, `${into}/${n}`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // gone already: nothing to take
+        this.putBack(taken, dir);
+        throw err;
       }
-      throw new McmError(`${this.path} or ${dirname(dir)} was swapped while ${dir} was moved; stopped`);
+      taken.names.push(n);
+      if (!expected(n, `${into}/${n}`)) {
+        taken.complete = false;
+        break;
+      }
     }
-    return to;
+    if (!this.same() || folderChain(this.root, dir) !== chain) {
+      // back the way they came, through whatever `dir` is now: what came through a swapped-in link goes back through it
+      this.putBack(taken, dir, false);
+      throw new McmError(`${this.path} or ${dir} was swapped while ${dir} was emptied; stopped`);
+    }
+    if (!taken.complete) this.putBack(taken, dir);
+    return taken;
   }
 
-  /** Moves a trashed folder back to where it was, when nothing stands there now. */
-  giveBack(trashed: string, dir: string): boolean {
-    try {
-      renameSync(trashed, dir);
-      return true;
-    } catch {
-      return false;
+  /**
+   * Puts taken entries back into `dir`, each only where nothing stands now (a
+   * writer's newer file wins); with `checked`, only while `dir` is a real
+   * folder inside the root. Returns how many went back.
+   */
+  putBack(taken: Taken, dir: string, checked = true): number {
+    let n = 0;
+    for (const name of taken.names.splice(0)) {
+      const from = `${taken.into}/${name}`;
+      const to = `${dir}/${name}`;
+      const move = () => {
+        if (lstatSync(from).isDirectory()) {
+          if (lstatSync(to, { throwIfNoEntry: false })) return false;
+          renameSync(from, to);
+          return true;
+        }
+        try {
+          linkSync(from, to);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          // EEXIST: a writer put a newer one there; ENOENT: the folder itself went
+          if (code === "EEXIST" || code === "ENOENT") return false;
+          throw err;
+        }
+        unlinkSync(from);
+        return true;
+      };
+      const done = checked ? inRealFolder(this.root, dir, move) : { done: true, value: move() };
+      if (done.done && done.value) n++;
     }
+    return n;
   }
 
   empty(): string | null {

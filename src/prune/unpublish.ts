@@ -3,7 +3,7 @@
 // first changes the group file (atomically), waits out the readers that had
 // already read it, and only then removes files, and only files nobody wrote
 // since. This module holds the first step and the "nobody wrote since" check.
-import { lstatSync, readdirSync, readFileSync, renameSync, utimesSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, renameSync, type Stats, utimesSync } from "node:fs";
 import { writeFileAtomic } from "../atomic-write.js";
 import { GROUP_RE, groupChildren, groupWithout } from "../scan/group.js";
 
@@ -19,8 +19,13 @@ export function folderState(dir: string): FolderState {
 /** Records (or forgets, when it is gone) one entry of `dir` in `state`. */
 export function noteEntry(state: FolderState, dir: string, name: string): void {
   const st = lstatSync(`${dir}/${name}`, { throwIfNoEntry: false });
-  if (st) state.set(name, { id: `${st.ino}:${st.size}:${st.mtimeMs}`, mtimeMs: st.mtimeMs });
+  if (st) state.set(name, { id: entryId(st), mtimeMs: st.mtimeMs });
   else state.delete(name);
+}
+
+/** What tells one version of an entry from another: a writer's os.replace brings a new inode. */
+export function entryId(st: Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
 }
 
 export function newestWrite(state: FolderState): number {

@@ -27,7 +27,7 @@ function setup() {
 }
 
 const startPrune = (db: string, root: string, env: Record<string, string>) =>
-  spawn(process.execPath, [BIN, "prune", "--full", "-y", "--grace", "0", "--cache-dir", root], {
+  spawn(process.execPath, [BIN, "prune", "--full", "-y", "-v", "--grace", "0", "--cache-dir", root], {
     env: { ...process.env, MCM_DB: db, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -75,31 +75,77 @@ describe("prune in a hostile cache folder", () => {
     assert.equal(kernelFolders(root).length, before);
   });
 
-  it("a second rank compiling a key while prune takes it away: the kernel is whole afterwards (Triton stand-in)", async () => {
+  /** A kernel compiled once by the Triton stand-in, indexed; `py` runs one phase of live/rewrite.py on it. */
+  function secondRank() {
     const root = tempDir();
     const db = dbIn(tempDir());
     const spec = join(tempDir(), "spec.json");
     writeFileSync(spec, JSON.stringify({ name: "add_kernel", variant: 1, size: 5000 }));
     const key = "A".repeat(52);
-    const py = (phase: string) =>
-      spawnSync("python3", [join(LIVE, "rewrite.py"), root, key, spec, phase], { encoding: "utf8" });
+    const py = (phase: string, ...args: string[]) =>
+      spawnSync("python3", [join(LIVE, "rewrite.py"), root, key, spec, phase, ...args], { encoding: "utf8" });
     assert.equal(py("load").stdout.trim(), "miss");
     setAge(root, 3_600_000);
     assert.equal(mcm(["index", "--cache-dir", root], { db }).code, 0);
+    return { root, db, key, py };
+  }
+
+  it("a second rank compiling a key while prune takes it away: the kernel is whole afterwards (Triton stand-in)", async () => {
+    const { root, db, key, py } = secondRank();
     const fp = tempDir();
     const child = startPrune(db, root, failpointEnv(fp, "prune.before-trash", "prune.trashed"));
     const done = outputOf(child);
     assert.ok(await reached(fp, "prune.before-trash"));
-    assert.equal(py("stages").status, 0); // its binary lands in the folder prune is about to move
+    assert.equal(py("stages").status, 0); // its binary lands in the folder prune is about to empty
     release(fp, "prune.before-trash");
     assert.ok(await reached(fp, "prune.trashed"));
-    assert.equal(py("finish").status, 0); // the rest lands in a folder it makes again
+    assert.equal(py("finish").status, 0); // the rest lands while prune is at it
     release(fp, "prune.trashed");
     const r = await done;
     assert.equal(r.code, 0, r.stderr);
     const files = readdirSync(join(root, key));
     assert.ok(files.includes("add_kernel.cubin"), `half kernel left: ${files.join(" ")}`);
     assert.equal(py("load").stdout.trim(), "hit");
+  });
+
+  it("a second rank that compiled the whole key again after the check: prune takes none of it", async () => {
+    const { root, db, key, py } = secondRank();
+    const fp = tempDir();
+    const child = startPrune(db, root, failpointEnv(fp, "prune.before-trash"));
+    const done = outputOf(child);
+    assert.ok(await reached(fp, "prune.before-trash"));
+    // every name the check saw now holds the new compile's file (a new inode): an emptied folder would rmdir
+    assert.equal(py("stages").status, 0);
+    assert.equal(py("finish").status, 0);
+    release(fp, "prune.before-trash");
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /left alone/);
+    assert.equal(readdirSync(join(root, key)).length, 8, readdirSync(join(root, key)).join(" "));
+    assert.equal(py("load").stdout.trim(), "hit");
+  });
+
+  it("a second rank inside a put (temp file written, not moved in yet) while prune takes the kernel: its os.replace succeeds", async () => {
+    const { root, db, key, py } = secondRank();
+    const fp = tempDir();
+    const child = startPrune(db, root, failpointEnv(fp, "prune.before-trash", "prune.trashed"));
+    const done = outputOf(child);
+    assert.ok(await reached(fp, "prune.before-trash"));
+    const begin = py("begin"); // makes tmp.pid_<pid>_<id>/ in the kernel folder and writes its first stage there
+    assert.equal(begin.status, 0, begin.stderr);
+    release(fp, "prune.before-trash");
+    assert.ok(await reached(fp, "prune.trashed"));
+    const resume = py("resume", begin.stdout.trim()); // os.replace out of its temp folder, then the rest of the compile
+    release(fp, "prune.trashed");
+    assert.equal(resume.status, 0, `Triton would have crashed: ${resume.stderr}`);
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /left alone/);
+    assert.equal(py("load").stdout.trim(), "hit");
+    assert.deepEqual(
+      readdirSync(join(root, key)).filter((f) => f.startsWith("tmp.")),
+      [],
+    );
   });
 
   for (const [what, plant] of [
