@@ -48,10 +48,10 @@ export class Trash {
    * their own in the trash, one rename each, and never the folder itself: a
    * writer may have made its temp folder in `dir` a moment ago, and its
    * os.replace out of it must still find it there. Each moved entry is checked
-   * with `expected`: the first that is not what the caller saw (a writer put
-   * it since) goes back at once, and the taking stops. Refuses when the trash
-   * or `dir`'s chain is not what it was; when either changed meanwhile, puts
-   * everything back and throws.
+   * with `expected`: at the first that is not what the caller saw (a writer
+   * put it since) the taking stops, `complete` false; putting back is then the
+   * caller's (putBack). Refuses when the trash or `dir`'s chain is not what it
+   * was; when either changed meanwhile, puts everything back and throws.
    */
   takeEntries(dir: string, names: string[], name: string, expected: (name: string, moved: string) => boolean): Taken {
     const chain = folderChain(this.root, dir);
@@ -80,41 +80,37 @@ export class Trash {
       this.putBack(taken, dir, false);
       throw new McmError(`${this.path} or ${dir} was swapped while ${dir} was emptied; stopped`);
     }
-    if (!taken.complete) this.putBack(taken, dir);
     return taken;
   }
 
   /**
    * Puts taken entries back into `dir`, each only where nothing stands now (a
    * writer's newer file wins); with `checked`, only while `dir` is a real
-   * folder inside the root. Returns how many went back.
+   * folder inside the root.
    */
-  putBack(taken: Taken, dir: string, checked = true): number {
-    let n = 0;
+  putBack(taken: Taken, dir: string, checked = true): void {
     for (const name of taken.names.splice(0)) {
       const from = `${taken.into}/${name}`;
       const to = `${dir}/${name}`;
       const move = () => {
         if (lstatSync(from).isDirectory()) {
-          if (lstatSync(to, { throwIfNoEntry: false })) return false;
+          if (lstatSync(to, { throwIfNoEntry: false })) return;
           renameSync(from, to);
-          return true;
+          return;
         }
         try {
           linkSync(from, to);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           // EEXIST: a writer put a newer one there; ENOENT: the folder itself went
-          if (code === "EEXIST" || code === "ENOENT") return false;
+          if (code === "EEXIST" || code === "ENOENT") return;
           throw err;
         }
         unlinkSync(from);
-        return true;
       };
-      const done = checked ? inRealFolder(this.root, dir, move) : { done: true, value: move() };
-      if (done.done && done.value) n++;
+      if (checked) inRealFolder(this.root, dir, move);
+      else move();
     }
-    return n;
   }
 
   empty(): string | null {
