@@ -699,4 +699,20 @@ export const MUTANTS: Mutant[] = [
     to: "if (entry.size < 0)",
     tests: ["test/pack/manifest-cap.test.ts"],
   },
+  {
+    id: "T01",
+    what: "file tree: a folder named like the start of a sibling sorts as a file would (no / after it)",
+    file: "src/pack/file-tree.ts",
+    from: "if (a.length < b.length) return aDir ? 0x2f - b.charCodeAt(n) : -1;",
+    to: "if (a.length < b.length) return -1;",
+    tests: ["test/pack/file-tree.test.ts"],
+  },
+  {
+    id: "T02",
+    what: "file tree: names past U+D800 compared as UTF-16 code units, not UTF-8 bytes",
+    file: "src/pack/file-tree.ts",
+    from: "if (x < 0xd800 && y < 0xd800) return x - y;",
+    to: "if (x < 0xd900 || y < 0xd900) return x - y;",
+    tests: ["test/pack/file-tree.test.ts"],
+  },
 ];

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { McmError, NothingMatched } from "../core/errors.js";
+import { interner } from "../core/intern.js";
 import type { LayoutName } from "../core/types.js";
 import { UnitStore } from "../db/units.js";
 import type { TransportOptions } from "../pack/oci/connect.js";
@@ -49,8 +50,9 @@ export async function run(refText: string, o: PushOptions, g: GlobalOptions): Pr
   const rootSet = new Set<string>();
   const kinds = new Set<CacheKind>();
   let layout: LayoutName | undefined;
-  for (const row of ctx.db.iterateKernels(filters)) {
-    kernels.push(packedKernel(row, ctx.db.kernelBlob(row.path).metadata));
+  const intern = interner();
+  for (const row of ctx.db.iteratePacked(filters)) {
+    kernels.push(packedKernel(row, intern));
     rootSet.add(row.root);
     kinds.add(kindOf(row.layout));
     layout ??= row.layout;

@@ -49,6 +49,34 @@ const SORT_COLUMNS: Record<SortSpec["field"], string> = {
   hash: "key",
 };
 
+/** A kernel as push packs it (iteratePacked). */
+export interface PackRow {
+  path: string;
+  root: string;
+  layout: KernelRow["layout"];
+  key: string;
+  backend: string;
+  arch: string;
+  warpSize: number | null;
+  numWarps: number | null;
+  numStages: number | null;
+  vllmHash: string | null;
+  embedded: boolean;
+  /** from the kernel's <name>.json: its hash when a string, ptx_version when a number, debug when true */
+  hash: string | null;
+  ptxVersion: number | null;
+  debug: boolean;
+}
+
+// the facts as [hash, ptx_version, debug]: typed as JSON.parse would read them, null when the text is not JSON
+const m = "b.metadata";
+const PACK_FACTS = `(SELECT CASE WHEN json_valid(${m}) THEN json_array(
+    CASE WHEN json_type(${m}, '$.hash') = 'text' THEN json_extract(${m}, '$.hash') END,
+    CASE WHEN json_type(${m}, '$.ptx_version') IN ('integer', 'real') THEN json_extract(${m}, '$.ptx_version') END,
+    json_type(${m}, '$.debug') IS 'true') END
+  FROM kernel_blobs b WHERE b.path = kernels.path)`;
+const PACK_COLUMNS = `path, root, layout, key, backend, arch, warp_size, num_warps, num_stages, vllm_hash, embedded, ${PACK_FACTS}`;
+
 type Raw = Record<string, unknown>;
 
 function toKernelRow(r: Raw): KernelRow {
@@ -407,6 +435,37 @@ export class IndexDb {
       .raw()
       .iterate(...args) as Iterable<unknown[]>)
       yield kernelRowOf(r);
+  }
+
+  /**
+   * What push packs of each kernel iterateKernels gives, in its order: a few
+   * columns, and the facts of its <name>.json that MCV's manifest copies read
+   * by SQLite (packFactsSql), so no metadata text is made in JS.
+   */
+  *iteratePacked(f: KernelFilters, now = Date.now()): Generator<PackRow> {
+    const { sql, args } = listingSql(PACK_COLUMNS, f, undefined, undefined, now);
+    for (const r of this.db
+      .prepare(sql)
+      .raw()
+      .iterate(...args) as Iterable<unknown[]>) {
+      const facts = r[11] === null ? null : (JSON.parse(r[11] as string) as [string | null, number | null, number]);
+      yield {
+        path: r[0] as string,
+        root: r[1] as string,
+        layout: r[2] as PackRow["layout"],
+        key: r[3] as string,
+        backend: r[4] as string,
+        arch: r[5] as string,
+        warpSize: r[6] as number | null,
+        numWarps: r[7] as number | null,
+        numStages: r[8] as number | null,
+        vllmHash: r[9] as string | null,
+        embedded: (r[10] as number) > 0,
+        hash: facts?.[0] ?? null,
+        ptxVersion: facts?.[1] ?? null,
+        debug: facts?.[2] === 1,
+      };
+    }
   }
 
   /** iterateKernels as `--json` element texts, jsonElement(kernelJson(row), 1), written by SQLite. */

@@ -1,75 +1,78 @@
-// The entries of a big layer as columns (name, size, exec bit, the tree it is
-// read from) rather than a TarEntry object with its own source path each: a
-// million-file cache is then a name and a few numbers per file. The tar writer
-// gets the entries in its order, one object at a time.
-import { statSync } from "node:fs";
-import { type Collected, collect } from "./collect.js";
-import { compareUtf8, type TarEntry } from "./tar.js";
-
-const DIR = -1;
+// The entries of a big layer as a FileTree (a parent, a name and a few numbers
+// a file) rather than a TarEntry object with its own paths each. The tar
+// writer gets the entries in its order, one object at a time.
+import { FileTree, TOP } from "./file-tree.js";
+import type { TarEntry } from "./tar.js";
 
 export class EntryList {
-  /** archive names; a folder's ends in "/", as the writer sorts it */
-  private readonly names: string[] = [];
-  /** a file's size, or DIR */
-  private readonly sizes: number[] = [];
-  /** 1 where the owner's exec bit is set */
-  private readonly exec: number[] = [];
-  /** index into `trees` (files read from disk), or -1 */
-  private readonly tree: number[] = [];
-  private readonly trees: { name: string; abs: string }[] = [];
-  /** entries with inline data (a manifest), by index */
+  private readonly tree = new FileTree();
+  /** the folder on disk each under() read, by the node it fills */
+  private readonly sources = new Map<number, string>();
+  /** entries with inline data (a manifest), by node */
   private readonly inline = new Map<number, TarEntry>();
-  files = 0;
-  bytes = 0;
+
+  /** plain files from disk, and their bytes */
+  get files(): number {
+    return this.tree.files;
+  }
+
+  get bytes(): number {
+    return this.tree.bytes;
+  }
 
   dir(name: string): void {
-    this.push(`${name}/`, DIR, 0, -1);
+    this.tree.dir(name);
   }
 
   /** An entry whose content is made in memory when it is written (a manifest: see text-entry.ts). */
   made(entry: TarEntry & { size: number }): void {
-    this.inline.set(this.names.length, entry);
-    this.push(entry.name, entry.size, 0, -1);
+    this.inline.set(this.tree.file(entry.name, entry.size), entry);
   }
 
-  /** Every plain file and folder under `abs`, named `name + rel`; what collect skips goes to `skipped`. */
+  /** Every plain file and folder under `abs`, named `name + rel`; what the walk skips goes to `skipped`. */
   under(abs: string, name: string, skipped: { path: string; reason: string }[]): void {
-    const found: Collected = { dirs: [], files: [], skipped: [] };
-    collect(abs, abs, found);
-    const t = this.trees.push({ name, abs }) - 1;
-    this.dir(name);
-    for (const d of found.dirs) this.dir(`${name}/${d}`);
-    for (const { rel } of found.files) {
-      const st = statSync(`${abs}/${rel}`);
-      this.push(`${name}/${rel}`, st.size, st.mode & 0o100 ? 1 : 0, t);
-      this.files++;
-      this.bytes += st.size;
-    }
-    for (const x of found.skipped) skipped.push({ path: `${abs}/${x.path}`, reason: x.reason });
+    const node = this.tree.dir(name, false);
+    this.sources.set(node, abs);
+    this.tree.walk(abs, node, (rel, reason) => skipped.push({ path: `${abs}/${rel}`, reason }), true);
   }
 
-  private push(name: string, size: number, exec: number, tree: number): void {
-    this.names.push(name);
-    this.sizes.push(size);
-    this.exec.push(exec);
-    this.tree.push(tree);
-  }
+  /** A written entry's name, from its `id` (what the writer links an identical file to). */
+  readonly nameOf = (id: number): string => this.tree.path(id);
 
   /** The entries sorted as the tar writer sorts them (names' UTF-8 bytes), made one at a time. */
   *sorted(): Generator<TarEntry> {
-    const names = this.names;
-    const order = Uint32Array.from(names.keys()).sort((a, b) => compareUtf8(names[a] as string, names[b] as string));
-    for (const i of order) {
-      const name = names[i] as string;
-      const size = this.sizes[i] as number;
-      const t = this.trees[this.tree[i] as number];
-      if (size === DIR) yield { name, type: "dir" };
-      else if (!t) yield this.inline.get(i) as TarEntry;
-      else {
-        const source = `${t.abs}${name.slice(t.name.length)}`;
-        yield { name, type: "file", source, size, mode: this.exec[i] ? 0o755 : 0o644 };
+    const tree = this.tree;
+    // the folder on disk of the last file's parent: a kernel's files share it
+    let parent = TOP;
+    let from = "";
+    for (const { node, path } of tree.ordered()) {
+      if (tree.isDir(node)) {
+        yield { name: path, type: "dir" };
+        continue;
       }
+      const made = this.inline.get(node);
+      if (made) {
+        yield made;
+        continue;
+      }
+      if (tree.parent(node) !== parent) {
+        parent = tree.parent(node);
+        from = this.sourceOf(parent);
+      }
+      const size = tree.size(node);
+      const source = `${from}${path.slice(path.lastIndexOf("/"))}`;
+      yield { name: path, type: "file", source, size, mode: tree.isExec(node) ? 0o755 : 0o644, id: node };
     }
+  }
+
+  /** Where on disk the folder `node` is: the folder under() read it from, and the names below that. */
+  private sourceOf(node: number): string {
+    let rel = "";
+    for (let up = node; up !== TOP; up = this.tree.parent(up)) {
+      const abs = this.sources.get(up);
+      if (abs !== undefined) return `${abs}${rel}`;
+      rel = `/${this.tree.name(up)}${rel}`;
+    }
+    throw new Error(`archive folder ${this.tree.path(node)}/ was not read from disk`);
   }
 }

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { McmError } from "../core/errors.js";
+import { interner } from "../core/intern.js";
 import type { LayoutName, Mode, ScanWarning } from "../core/types.js";
 import { emptyWalk, layoutFor, NO_VLLM, type WalkResult } from "../layouts/index.js";
 import { resolveCacheDir } from "../scan/cache-dir.js";
@@ -82,13 +83,7 @@ function* findKernels(
   only: string[] | undefined,
 ): Generator<FoundKernel> {
   // a kernel's few strings that repeat (names, backends, arches, versions) are held once
-  const interned = new Map<string, string>();
-  const intern = (s: string) => {
-    const held = interned.get(s);
-    if (held !== undefined) return held;
-    interned.set(s, s);
-    return s;
-  };
+  const intern = interner();
   const read = (path: string, container: string, rel: string): FoundKernel | null => {
     const r = readEntry(path, true, 0, { root, layout, dir: { path: container, ...NO_VLLM } });
     if (r.kind !== "kernel") return null;

@@ -28,6 +28,8 @@ export interface TarEntry {
   mode?: number;
   /** expected sha256 (hex) of the content: the writer checks what it reads against it */
   sha256?: string;
+  /** the caller's number for this entry: a link to it is named by `nameOf(id)`, so no name is held for it */
+  id?: number;
 }
 
 export interface TarGzOptions {
@@ -39,6 +41,8 @@ export interface TarGzOptions {
   level?: number;
   /** `entries` already come in the archive's order (checked as they are written): an iterable need not be held whole */
   presorted?: boolean;
+  /** the name of the entry with this `id` (see TarEntry.id) */
+  nameOf?: (id: number) => string;
 }
 
 export interface TarGzResult {
@@ -215,7 +219,12 @@ export async function writeTarGz(
   const tarHash = createHash("sha256");
   let bytes = 0;
   let linked = 0;
-  const byContent = new Map<string, string>();
+  // the first entry of each content, by its binary sha256: its id where it has one, else its name
+  const byContent = new Map<string, string | number>();
+  const linkName = (id: number) => {
+    if (!opts.nameOf) throw new McmError("archive entries have ids but the writer was given no nameOf");
+    return opts.nameOf(id);
+  };
   let first = true;
   const gz = createGzip({ level: opts.level ?? 6 });
   const done = new Promise<void>((resolve, reject) => {
@@ -272,22 +281,23 @@ export async function writeTarGz(
         if (e.size !== undefined && data.length !== e.size) {
           throw new McmError(`archive entry ${name}: ${data.length} bytes, expected ${e.size}`);
         }
-        const digest =
-          e.sha256 !== undefined || opts.linkIdentical ? createHash("sha256").update(data).digest("hex") : undefined;
-        if (e.sha256 !== undefined && digest !== e.sha256) {
-          throw new McmError(`${e.source ?? name} changed while it was archived; try again`);
+        let key = "";
+        if (e.sha256 !== undefined || opts.linkIdentical) {
+          const digest = createHash("sha256").update(data).digest();
+          if (e.sha256 !== undefined && digest.toString("hex") !== e.sha256) {
+            throw new McmError(`${e.source ?? name} changed while it was archived; try again`);
+          }
+          key = digest.toString("latin1"); // 32 one-byte characters, not 64
         }
-        // keyed by the caller's digest string where there is one: the one just made is not kept too
-        const key = (e.sha256 ?? digest) as string;
         const twin = opts.linkIdentical && data.length > 0 ? byContent.get(key) : undefined;
         if (twin !== undefined) {
-          push(entryHeader(name, "file", 0, mode, twin));
+          push(entryHeader(name, "file", 0, mode, typeof twin === "number" ? linkName(twin) : twin));
           linked++;
           if (pending >= CHUNK) await flush();
           continue;
         }
         // the head (a manifest) is not a cache file: never a link target
-        if (opts.linkIdentical && data.length > 0 && i >= head.length) byContent.set(key, name);
+        if (opts.linkIdentical && data.length > 0 && i >= head.length) byContent.set(key, e.id ?? name);
         push(entryHeader(name, "file", data.length, mode));
         push(data);
         const pad = padding(data.length);

@@ -100,6 +100,25 @@ describe("writeTarGz", () => {
       );
     }
   });
+  it("names a link to an entry given an id by nameOf(id), and refuses ids with no nameOf", async () => {
+    const dir = tempDir();
+    const same = () => Buffer.from("same bytes\n");
+    const list: TarEntry[] = [
+      { name: "a.bin", type: "file", data: same(), id: 7 },
+      { name: "b.bin", type: "file", data: same(), id: 8 },
+    ];
+    const names = new Map([[7, "a.bin"]]);
+    await writeTarGz(list, join(dir, "l.tgz"), { linkIdentical: true, nameOf: (id) => names.get(id) ?? "?" });
+    const hs = await headers(join(dir, "l.tgz"));
+    assert.deepEqual(
+      hs.map((h) => [h.name, h.type, h.linkname]),
+      [
+        ["a.bin", "file", ""],
+        ["b.bin", "hardlink", "a.bin"],
+      ],
+    );
+    await assert.rejects(writeTarGz(list, join(dir, "m.tgz"), { linkIdentical: true }), McmError);
+  });
 });
 
 describe("readTar", () => {

@@ -2,7 +2,8 @@
 // (or the vLLM compile folders that hold them under io.vllm.cache/), plus MCV's
 // io.<kind>.manifest/manifest.json. A plan first; writing it is one call.
 import { McmError } from "../../core/errors.js";
-import type { KernelRow, LayoutName } from "../../core/types.js";
+import type { LayoutName } from "../../core/types.js";
+import type { PackRow } from "../../db/index.js";
 import { EntryList } from "../entry-list.js";
 import { writeTarGz } from "../tar.js";
 import { textEntry } from "../text-entry.js";
@@ -13,7 +14,6 @@ import {
   manifestPath,
   mcvLabels,
   mcvManifestText,
-  metadataFacts,
   type PackedKernel,
   type PackedUnits,
 } from "./mcv.js";
@@ -30,19 +30,21 @@ export interface LayerPlan {
   skipped: { path: string; reason: string }[];
 }
 
-/** What the layer needs of a kernel's row and metadata (a few fields of it, not its text). */
-export function packedKernel(row: KernelRow, metadata: string | null): PackedKernel {
+/** What the layer needs of a kernel, its few strings that repeat held once (`intern`). */
+export function packedKernel(row: PackRow, intern: (s: string) => string): PackedKernel {
   return {
     path: row.path,
     key: row.key,
-    backend: row.backend,
-    arch: row.arch,
+    backend: intern(row.backend),
+    arch: intern(row.arch),
     warpSize: row.warpSize,
     numWarps: row.numWarps,
     numStages: row.numStages,
-    ...metadataFacts(metadata),
-    vllmHash: row.vllmHash,
-    embedded: row.embedded > 0,
+    hash: row.hash,
+    ptxVersion: row.ptxVersion,
+    debug: row.debug,
+    vllmHash: row.vllmHash === null ? null : intern(row.vllmHash),
+    embedded: row.embedded,
   };
 }
 
@@ -120,7 +122,11 @@ export function planLayer(
 /** Writes the layer; its digests come from the writer, so the file is not read back. */
 /** `links`: a file whose bytes an earlier entry holds is a tar hard link to it (one copy of each distinct file). */
 export async function writeLayer(plan: LayerPlan, outPath: string, links = true): Promise<LayerFile> {
-  const r = await writeTarGz(plan.entries.sorted(), outPath, { linkIdentical: links, presorted: true });
+  const r = await writeTarGz(plan.entries.sorted(), outPath, {
+    linkIdentical: links,
+    presorted: true,
+    nameOf: plan.entries.nameOf,
+  });
   return {
     path: outPath,
     digest: `sha256:${r.sha256}`,

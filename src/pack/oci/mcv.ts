@@ -34,7 +34,7 @@ export interface PackedKernel {
   numStages: number | null;
   /** the kernel folder */
   path: string;
-  /** from the kernel's <name>.json, the fields MCV's manifest copies (metadataFacts) */
+  /** from the kernel's <name>.json, the fields MCV's manifest copies (db's iteratePacked) */
   hash: string | null;
   ptxVersion: number | null;
   debug: boolean;
@@ -42,20 +42,6 @@ export interface PackedKernel {
   vllmHash: string | null;
   /** inside a vLLM compile unit (not a kernel folder) */
   embedded?: boolean;
-}
-
-/** The fields of a kernel's <name>.json that MCV's manifest copies: a few, so its text need not be kept. */
-export function metadataFacts(metadata: string | null): Pick<PackedKernel, "hash" | "ptxVersion" | "debug"> {
-  let meta: Record<string, unknown> = {};
-  try {
-    const v: unknown = JSON.parse(metadata ?? "{}");
-    if (v && typeof v === "object") meta = v as Record<string, unknown>;
-  } catch {}
-  return {
-    hash: typeof meta.hash === "string" ? meta.hash : null,
-    ptxVersion: typeof meta.ptx_version === "number" ? meta.ptx_version : null,
-    debug: meta.debug === true,
-  };
 }
 
 /** One manifest entry as MCV writes it: metadata hash, options, and the target flattened in. */
