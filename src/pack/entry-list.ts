@@ -45,7 +45,7 @@ export class EntryList {
     // the folder on disk of the last file's parent: a kernel's files share it
     let parent = TOP;
     let from = "";
-    for (const { node, path } of tree.ordered()) {
+    for (const { node, path } of tree.withPaths()) {
       if (tree.isDir(node)) {
         yield { name: path, type: "dir" };
         continue;

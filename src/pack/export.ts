@@ -11,16 +11,17 @@ import { readEntry } from "../scan/entry.js";
 import { GROUP_RE, OriginVotes } from "../scan/group.js";
 import { isInside } from "../scan/util.js";
 import { readUnit, type UnitMemo } from "../scan/vllm-unit.js";
-import { type Collected, collect, relOf, skipReason } from "./collect.js";
+import { relOf, skipReason } from "./collect.js";
+import { FileTree, TOP } from "./file-tree.js";
 import {
   MANIFEST_FORMAT,
   MANIFEST_NAME,
   MANIFEST_VERSION,
   MAX_MANIFEST_BYTES,
-  type Manifest,
   type ManifestFile,
   type ManifestKernel,
   manifestText,
+  type WrittenManifest,
 } from "./manifest.js";
 import { compareUtf8, type TarEntry, writeTarGz } from "./tar.js";
 import { textEntry } from "./text-entry.js";
@@ -49,7 +50,7 @@ export interface ExportResult {
   /** bytes of the archive and their sha256 */
   bytes: number;
   sha256: string;
-  manifest: Manifest;
+  manifest: WrittenManifest;
   /** what was left out, and why (mcm's own files, writes in flight, links, locks) */
   skipped: { path: string; reason: string }[];
   warnings: ScanWarning[];
@@ -124,7 +125,7 @@ function* findKernels(
 const READ_BUFFER = Buffer.allocUnsafe(1 << 20);
 
 /** A file's size, sha256 and mode, read through READ_BUFFER; with `keepText`, its text too. */
-function digestFile(path: string, keepText: boolean): { size: number; sha256: string; mode: number; text?: string } {
+function digestFile(path: string, keepText: boolean): { size: number; sha256: Buffer; mode: number; text?: string } {
   try {
     const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
@@ -138,7 +139,7 @@ function digestFile(path: string, keepText: boolean): { size: number; sha256: st
         size += n;
       }
       const text = keepText ? Buffer.concat(parts).toString("utf8") : undefined;
-      return { size, sha256: hash.digest("hex"), mode: fstatSync(fd).mode, text };
+      return { size, sha256: hash.digest(), mode: fstatSync(fd).mode, text };
     } finally {
       closeSync(fd);
     }
@@ -148,42 +149,91 @@ function digestFile(path: string, keepText: boolean): { size: number; sha256: st
 }
 
 /**
- * For each of `files` (in collect's order), whether it is the group file that
- * speaks for its folder: the last one there, as a map by folder would keep.
+ * For each node of `tree`, whether it is the group file that speaks for its
+ * folder: the last one the walk found there, as a map by folder would keep.
  */
-function countedGroups(files: { rel: string }[]): Uint8Array {
-  const counted = new Uint8Array(files.length);
-  const seen = new Set<string>();
-  for (let i = files.length - 1; i >= 0; i--) {
-    const rel = (files[i] as { rel: string }).rel;
-    const slash = rel.lastIndexOf("/");
-    if (slash < 0 || !GROUP_RE.test(rel.slice(slash + 1))) continue;
-    const dir = rel.slice(0, slash);
-    if (!seen.has(dir)) counted[i] = 1;
-    seen.add(dir);
+function countedGroups(tree: FileTree): Uint8Array {
+  const counted = new Uint8Array(tree.count);
+  const seen = new Set<number>();
+  for (let i = tree.count - 1; i >= 0; i--) {
+    if (tree.isDir(i) || !GROUP_RE.test(tree.name(i)) || seen.has(tree.parent(i))) continue;
+    counted[i] = 1;
+    seen.add(tree.parent(i));
   }
   return counted;
 }
 
-/** The tar entries in archive order: dirs ("name/") merged with files, each made only when the writer asks. */
-function* tarEntries(root: string, dirs: string[], files: ManifestFile[], exec: Uint8Array): Generator<TarEntry> {
-  let d = 0;
-  for (let i = 0; i < files.length; i++) {
-    const f = files[i] as ManifestFile;
-    while (d < dirs.length && compareUtf8(`${dirs[d]}/`, f.path) < 0) yield { name: dirs[d++] as string, type: "dir" };
-    const mode = exec[i] ? 0o755 : 0o644;
-    yield { name: f.path, type: "file", source: `${root}/${f.path}`, size: f.size, sha256: f.sha256, mode };
+/** The files export read: the walk's tree, and each file's sha256 (32 bytes a node). */
+class ReadFiles {
+  /** the file nodes, in the archive's order */
+  readonly order: Int32Array;
+
+  constructor(
+    readonly tree: FileTree,
+    private readonly digests: Uint8Array,
+  ) {
+    this.order = tree.order().filter((i) => !tree.isDir(i));
   }
-  while (d < dirs.length) yield { name: dirs[d++] as string, type: "dir" };
+
+  sha256(node: number): string {
+    return Buffer.from(this.digests.buffer, this.digests.byteOffset + node * 32, 32).toString("hex");
+  }
+
+  /** The manifest's file records, made each time they are iterated. */
+  records(): Iterable<ManifestFile> {
+    const self = this;
+    return {
+      *[Symbol.iterator]() {
+        for (const { node, path } of self.tree.withPaths(self.order)) {
+          yield { path, size: self.tree.size(node), sha256: self.sha256(node) };
+        }
+      },
+    };
+  }
+
+  /** The tar entries in archive order, folders ("name/") among the files, each made when the writer asks. */
+  *entries(root: string): Generator<TarEntry> {
+    const tree = this.tree;
+    for (const { node, path } of tree.withPaths()) {
+      if (tree.isDir(node)) {
+        yield { name: path, type: "dir" };
+        continue;
+      }
+      const mode = tree.isExec(node) ? 0o755 : 0o644;
+      const size = tree.size(node);
+      yield { name: path, type: "file", source: `${root}/${path}`, size, sha256: this.sha256(node), mode, id: node };
+    }
+  }
+}
+
+/**
+ * Reads every file of `tree` (in the walk's order: the disk's), counting the
+ * sourceRoot vote of each kernel folder's group file as it goes: no file's
+ * text outlives its digest.
+ */
+function readFiles(root: string, tree: FileTree, kernelDirs: Set<string>, votes: OriginVotes): ReadFiles {
+  const counted = countedGroups(tree);
+  const digests = new Uint8Array(tree.count * 32);
+  const files: number[] = [];
+  for (let i = 0; i < tree.count; i++) if (!tree.isDir(i)) files.push(i);
+  for (const { node, path } of tree.withPaths(files)) {
+    const dir = counted[node] === 1 && tree.parent(node) !== TOP ? path.slice(0, path.lastIndexOf("/")) : "";
+    const vote = dir !== "" && kernelDirs.has(dir);
+    const { size, sha256, mode, text } = digestFile(`${root}/${path}`, vote);
+    digests.set(sha256, node * 32);
+    tree.setFile(node, size, (mode & 0o100) !== 0);
+    if (vote) votes.add(dir, text as string);
+  }
+  return new ReadFiles(tree, digests);
 }
 
 /** The manifest as a tar entry whose bytes are made twice (to count, then to write), never held whole. */
-function manifestEntry(m: Manifest, cap: number): TarEntry {
+function manifestEntry(m: WrittenManifest, cap: number): TarEntry {
   const entry = textEntry(MANIFEST_NAME, () => manifestText(m));
   // an archive that `mcm import` would refuse is not written at all
   if (entry.size > cap)
     throw new McmError(
-      `this export's ${MANIFEST_NAME} would be ${(entry.size / 1e6).toFixed(1)} MB (${m.files.length} files), over the ` +
+      `this export's ${MANIFEST_NAME} would be ${(entry.size / 1e6).toFixed(1)} MB (${m.totals.files} files), over the ` +
         `${cap / 2 ** 20} MiB that mcm import reads: export fewer kernels (--name, --older-than, --cache-dir)`,
     );
   return entry;
@@ -209,61 +259,42 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
     warnings.push(...k.warnings);
     if (o.kernels) picked.push(k.abs);
   }
-  const found: Collected = { dirs: [], files: [], skipped: [] };
+  const tree = new FileTree();
+  const skipped: { path: string; reason: string }[] = [];
   if (o.kernels) {
-    const parents = new Set<string>();
     for (const dir of [...picked, ...(o.folders ?? [])]) {
       if (!isInside(root, dir) || dir === root) throw new McmError(`${dir} is not inside ${root}`);
       const rel = relOf(root, dir);
-      const parts = rel.split("/");
-      for (let i = 1; i <= parts.length; i++) parents.add(parts.slice(0, i).join("/"));
-      collect(root, dir, found);
+      tree.walk(dir, tree.folderAt(rel), (r, reason) => skipped.push({ path: `${rel}/${r}`, reason }), false);
     }
-    found.dirs.push(...parents);
-  } else collect(root, root, found);
+  } else tree.walk(root, TOP, (path, reason) => skipped.push({ path, reason }), false);
 
-  // the sourceRoot vote is counted as group files are read: no file's text outlives its digest
   const kernelDirs = new Set(kernels.map((k) => k.path));
-  const counted = countedGroups(found.files);
   const votes = new OriginVotes();
-  const read: ManifestFile[] = [];
-  const readExec = new Uint8Array(found.files.length);
-  for (const [i, { rel }] of found.files.entries()) {
-    const dir = counted[i] === 1 ? rel.slice(0, Math.max(0, rel.lastIndexOf("/"))) : "";
-    const vote = dir !== "" && kernelDirs.has(dir);
-    const { size, sha256, mode, text } = digestFile(`${root}/${rel}`, vote);
-    read.push({ path: rel, size, sha256 });
-    readExec[i] = mode & 0o100 ? 1 : 0;
-    if (vote) votes.add(dir, text as string);
-  }
+  const read = readFiles(root, tree, kernelDirs, votes);
   kernelDirs.clear();
-  found.files = [];
-  const order = Uint32Array.from(read.keys()).sort((a, b) =>
-    compareUtf8((read[a] as ManifestFile).path, (read[b] as ManifestFile).path),
-  );
-  const files = Array.from(order, (i) => read[i] as ManifestFile);
-  const exec = Uint8Array.from(order, (i) => readExec[i] as number);
-  read.length = 0;
   const manifestKernels = kernels.concat(embeddedKernels(root, walk)).sort((a, b) => compareUtf8(a.path, b.path));
   kernels.length = 0;
-  const manifest: Manifest = {
+  let bytes = 0;
+  for (const i of read.order) bytes += tree.size(i);
+  const manifest: WrittenManifest = {
     format: MANIFEST_FORMAT,
     formatVersion: MANIFEST_VERSION,
     layout,
     scope: o.kernels ? "kernels" : "cache",
     sourceRoot: votes.best(),
     kernels: manifestKernels,
-    files,
-    totals: { kernels: manifestKernels.length, files: files.length, bytes: files.reduce((s, f) => s + f.size, 0) },
+    files: read.records(),
+    totals: { kernels: manifestKernels.length, files: read.order.length, bytes },
   };
-  const dirs = found.dirs.sort((a, b) => compareUtf8(`${a}/`, `${b}/`));
-  const written = await writeTarGz(tarEntries(root, dirs, files, exec), o.out, {
+  const written = await writeTarGz(read.entries(root), o.out, {
     head: [manifestEntry(manifest, o.maxManifestBytes ?? MAX_MANIFEST_BYTES)],
     level: o.level,
     linkIdentical: true,
     presorted: true,
+    nameOf: (id) => tree.path(id),
   });
-  found.skipped.sort((a, b) => compareUtf8(a.path, b.path));
+  skipped.sort((a, b) => compareUtf8(a.path, b.path));
   return {
     out: o.out,
     root,
@@ -271,7 +302,7 @@ export async function exportArchive(o: ExportOptions): Promise<ExportResult> {
     bytes: written.bytes,
     sha256: written.sha256,
     manifest,
-    skipped: found.skipped,
+    skipped,
     warnings,
   };
 }

@@ -108,6 +108,15 @@ export class FileTree {
     return i;
   }
 
+  /** The folder dir(path) made, or a new one there (its own folder made first, the same way). */
+  folderAt(path: string): number {
+    const held = this.byPath.get(path);
+    if (held !== undefined) return held;
+    const slash = path.lastIndexOf("/");
+    if (slash > 0) this.folderAt(path.slice(0, slash));
+    return this.dir(path);
+  }
+
   /** A file at `path`, inside a folder an earlier dir() made; its node. */
   file(path: string, size: number): number {
     const slash = path.lastIndexOf("/");
@@ -159,8 +168,8 @@ export class FileTree {
     return p;
   }
 
-  /** Every node with its path, in the archive's order. */
-  *ordered(): Generator<{ node: number; path: string }> {
+  /** Every node, in the archive's order. */
+  order(): Int32Array {
     const n = this.count;
     // children of each node as ranges of `kids`, by the parent's slot (TOP's is 0)
     const start = new Int32Array(n + 2);
@@ -178,26 +187,36 @@ export class FileTree {
     for (let s = 0; s <= n; s++) {
       if ((start[s + 1] as number) - (start[s] as number) > 1) kids.subarray(start[s], start[s + 1]).sort(cmp);
     }
-    // depth first: a stack of [next, end) ranges of kids, with the path of the folder each belongs to
+    // depth first, with a stack of the [next, end) ranges of kids still to visit
+    const out = new Int32Array(n);
+    let k = 0;
     const ranges: number[] = [start[0] as number, start[1] as number];
-    const prefixes: string[] = [""];
-    while (prefixes.length > 0) {
-      const top = prefixes.length - 1;
-      const next = ranges[2 * top] as number;
-      if (next === ranges[2 * top + 1]) {
-        ranges.length -= 2;
-        prefixes.pop();
+    while (ranges.length > 0) {
+      const top = ranges.length - 2;
+      const next = ranges[top] as number;
+      if (next === ranges[top + 1]) {
+        ranges.length = top;
         continue;
       }
-      ranges[2 * top] = next + 1;
+      ranges[top] = next + 1;
       const node = kids[next] as number;
-      const prefix = prefixes[top] as string;
-      const path = prefix === "" ? (this.names[node] as string) : `${prefix}/${this.names[node]}`;
-      yield { node, path };
-      if (this.isDir(node)) {
-        ranges.push(start[node + 1] as number, start[node + 2] as number);
-        prefixes.push(path);
+      out[k++] = node;
+      if (this.isDir(node)) ranges.push(start[node + 1] as number, start[node + 2] as number);
+    }
+    return out;
+  }
+
+  /** `nodes` (default: every node in the archive's order) with their paths, a folder's path made once for its files. */
+  *withPaths(nodes: Iterable<number> = this.order()): Generator<{ node: number; path: string }> {
+    let parent = TOP;
+    let prefix = "";
+    for (const node of nodes) {
+      const up = this.parents[node] as number;
+      if (up !== parent) {
+        parent = up;
+        prefix = up === TOP ? "" : `${this.path(up)}/`;
       }
+      yield { node, path: `${prefix}${this.names[node]}` };
     }
   }
 }

@@ -44,5 +44,8 @@ export interface Manifest {
   totals: { kernels: number; files: number; bytes: number };
 }
 
+/** A manifest as export writes it: its files made a record at a time, each time they are iterated. */
+export type WrittenManifest = Omit<Manifest, "files"> & { files: Iterable<ManifestFile> };
+
 /** The text of `JSON.stringify(m, null, 1)` plus a newline, a record at a time: a manifest of a million files is never one string. */
-export const manifestText = (m: Manifest): Generator<string> => prettyJsonText({ ...m }, 1);
+export const manifestText = (m: WrittenManifest): Generator<string> => prettyJsonText({ ...m }, 1);

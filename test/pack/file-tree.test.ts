@@ -54,7 +54,7 @@ describe("FileTree", () => {
     const rand = prng(15);
     for (let t = 0; t < 300; t++) {
       const { tree, paths } = randomTree(rand);
-      const walked = [...tree.ordered()].map(({ node, path }) => `${path}${tree.isDir(node) ? "/" : ""}`);
+      const walked = [...tree.withPaths()].map(({ node, path }) => `${path}${tree.isDir(node) ? "/" : ""}`);
       const expected = [...paths].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
       assert.deepEqual(walked, expected);
     }
@@ -101,7 +101,7 @@ describe("FileTree", () => {
     const top = tree.dir("c");
     const skipped: string[] = [];
     tree.walk(dir, top, (rel, why) => skipped.push(`${rel}: ${why}`), true);
-    const files = [...tree.ordered()].map(({ node, path }) =>
+    const files = [...tree.withPaths()].map(({ node, path }) =>
       tree.isDir(node) ? `${path}/` : `${path} ${tree.size(node)}${tree.isExec(node) ? " x" : ""}`,
     );
     assert.deepEqual(files, ["c/", "c/a.json 2", "c/sub/", "c/sub/run.sh 10 x"]);
