@@ -715,4 +715,12 @@ export const MUTANTS: Mutant[] = [
     to: "if (x < 0xd900 || y < 0xd900) return x - y;",
     tests: ["test/pack/file-tree.test.ts"],
   },
+  {
+    id: "K03",
+    what: "push: a metadata hash that is not a string copied into MCV's manifest anyway",
+    file: "src/db/index.ts",
+    from: "CASE WHEN json_type(${m}, '$.hash') = 'text' THEN json_extract(${m}, '$.hash') END,",
+    to: "json_extract(${m}, '$.hash'),",
+    tests: ["test/db/kernel-rows.test.ts"],
+  },
 ];
