@@ -723,4 +723,12 @@ export const MUTANTS: Mutant[] = [
     to: "json_extract(${m}, '$.hash'),",
     tests: ["test/db/kernel-rows.test.ts"],
   },
+  {
+    id: "I08",
+    what: "import: files the manifest lists but no entry matched are not missing",
+    file: "src/pack/import-stage.ts",
+    from: "const missing = [...(s.expected?.keys() ?? [])];",
+    to: "const missing: string[] = [];",
+    tests: ["test/pack/import.test.ts"],
+  },
 ];

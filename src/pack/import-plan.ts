@@ -43,9 +43,9 @@ export interface Unit {
 /** The archive's tree, relative to the root it holds the cache in. */
 export class Tree {
   readonly children = new Map<string, Set<string>>();
-  readonly recs = new Map<string, Rec & { archivePath: string }>();
+  readonly recs = new Map<string, Rec>();
 
-  add(rel: string, rec: Rec & { archivePath: string }): void {
+  add(rel: string, rec: Rec): void {
     this.recs.set(rel, rec);
     let child = rel;
     while (child !== "") {

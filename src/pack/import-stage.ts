@@ -34,17 +34,22 @@ export const MAX_ENTRY_BYTES = 256 << 20;
 
 type RecType = "file" | "dir" | "hardlink" | "symlink";
 
-export interface Rec {
-  type: RecType;
-  size: number;
-  sha256?: string;
-  exec: boolean;
-  link?: string;
+/** One entry of the archive. A class, every field set from the start: a hundred thousand share one shape. */
+export class Rec {
+  sha256: string | undefined = undefined;
+  /** a symbolic link's target */
+  link: string | undefined = undefined;
   /** group files: their text */
-  text?: string;
+  text: string | undefined = undefined;
   /** an Inductor cache entry: its digest with its code paths' root left out (inductor-paths.ts) */
-  rootFree?: string | null;
-  staged: boolean;
+  rootFree: string | null | undefined = undefined;
+
+  constructor(
+    readonly type: RecType,
+    readonly size: number,
+    readonly exec: boolean,
+    public staged = false,
+  ) {}
 }
 
 /** Does a symbolic link at `path` (relative) to `link` point above the top `path` is relative to? */
@@ -66,8 +71,12 @@ export class Stager {
   readonly refused: Refusal[] = [];
   /** parents of refused entries: their kernel folders are left out */
   readonly tainted = new Set<string>();
-  manifest: Manifest | null = null;
+  /** what the import uses of the archive's manifest (its kernel and file lists are not kept) */
+  manifest: Pick<Manifest, "layout" | "sourceRoot"> | null = null;
+  /** the manifest's files not yet matched by an entry: each leaves once its entry is checked */
   expected: Map<string, ManifestFile> | null = null;
+  /** the manifest's file list, kept only when the manifest came after other entries (checked by verify) */
+  files: ManifestFile[] | null = null;
   private first = true;
   /** bytes of file content so far */
   private total = 0;
@@ -110,9 +119,13 @@ export class Stager {
     if (seen) return this.refuse(h.name, "appears twice in the archive", path);
     if (this.throughNonDir(path)) return this.refuse(h.name, "its folder is a link or a file in the archive", path);
     const isManifest = path === MANIFEST_NAME && h.type === "file";
-    if (!isManifest && this.expected && h.type !== "dir") this.checkListed(path, h.type === "file" ? h.size : null);
+    if (!isManifest && this.expected && h.type !== "dir") {
+      this.checkListed(path, h.type === "file" ? h.size : null);
+      if (h.type === "symlink")
+        throw new ArchiveRefused(`${this.archive}: ${path} is a link where the manifest lists a file`);
+    }
 
-    const rec: Rec = { type: h.type, size: h.size, exec: (h.mode & 0o100) !== 0, staged: false };
+    const rec = new Rec(h.type, h.size, (h.mode & 0o100) !== 0);
     if (h.type === "dir") {
       this.records.set(path, rec);
       if (this.stage) mkdirSync(`${this.stage}/${path}`, { recursive: true });
@@ -125,7 +138,8 @@ export class Stager {
       if (leavesTop(path, h.linkname)) {
         return this.refuse(h.name, `symbolic link leaving the destination (${h.linkname})`, path);
       }
-      this.records.set(path, { ...rec, link: h.linkname });
+      rec.link = h.linkname;
+      this.records.set(path, rec);
       return undefined;
     }
     if (h.type === "hardlink") {
@@ -141,8 +155,10 @@ export class Stager {
         mkdirSync(posix.dirname(`${this.stage}/${path}`), { recursive: true });
         linkSync(`${this.stage}/${link}`, `${this.stage}/${path}`);
       }
-      const { size, sha256, exec, staged } = target;
-      this.records.set(path, { ...rec, size, sha256, link, exec, staged });
+      // the link's own record: its target's content (the name it links to is not needed past here)
+      const same = new Rec("hardlink", target.size, target.exec, target.staged);
+      same.sha256 = target.sha256;
+      this.records.set(path, same);
       return undefined;
     }
     this.total += h.size;
@@ -166,11 +182,13 @@ export class Stager {
     }
   }
 
+  /** Checks an entry's content against its listing, which then leaves `expected`: what stays there is missing. */
   checkContent(path: string, size: number, sha256: string | undefined): void {
     const e = this.expected?.get(path);
     if (e && (e.size !== size || e.sha256 !== sha256)) {
       throw new ArchiveRefused(`${this.archive}: checksum mismatch for ${path} (the archive was altered or damaged)`);
     }
+    this.expected?.delete(path);
   }
 
   private file(path: string, rec: Rec, manifest: boolean, first: boolean): (c: Buffer | null) => void {
@@ -206,23 +224,33 @@ export class Stager {
       if (entry) rec.rootFree = rootFreeDigest(Buffer.concat(parts));
       if (reader) {
         const m = reader.end();
-        this.manifest = m;
+        this.manifest = { layout: m.layout, sourceRoot: m.sourceRoot };
         // first in the archive (as mcm writes it): every later entry is checked as it comes
         if (first) this.expected = new Map(m.files.map((f) => [f.path, f]));
+        else this.files = m.files;
       } else if (this.expected) this.checkContent(path, rec.size, rec.sha256);
     };
   }
 }
 
-/** Every file against the manifest, wherever in the archive it stood. */
-export function verify(s: Stager, archivePath: string): void {
-  const m = s.manifest as Manifest;
-  s.expected = new Map(m.files.map((f) => [f.path, f]));
-  for (const [p, rec] of s.records) {
-    if (p === MANIFEST_NAME || rec.type === "dir") continue;
-    s.checkListed(p, rec.type === "symlink" ? null : rec.size);
-    if (rec.type === "symlink")
-      throw new ArchiveRefused(`${archivePath}: ${p} is a link where the manifest lists a file`);
-    s.checkContent(p, rec.size, rec.sha256);
+/**
+ * Every file against the manifest, wherever in the archive it stood (entries
+ * after a manifest that came first were checked as they came); gives the
+ * listed files no entry matched, in the manifest's order.
+ */
+export function verify(s: Stager, archivePath: string): string[] {
+  if (s.files) {
+    s.expected = new Map(s.files.map((f) => [f.path, f]));
+    s.files = null;
+    for (const [p, rec] of s.records) {
+      if (p === MANIFEST_NAME || rec.type === "dir") continue;
+      s.checkListed(p, rec.type === "symlink" ? null : rec.size);
+      if (rec.type === "symlink")
+        throw new ArchiveRefused(`${archivePath}: ${p} is a link where the manifest lists a file`);
+      s.checkContent(p, rec.size, rec.sha256);
+    }
   }
+  const missing = [...(s.expected?.keys() ?? [])];
+  s.expected = null;
+  return missing;
 }

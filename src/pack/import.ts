@@ -146,8 +146,7 @@ async function planAndApply(
   opts: ImportOptions,
 ): Promise<ImportResult> {
   if (s.manifest) {
-    verify(s, archivePath);
-    const missing = s.manifest.files.map((f) => f.path).filter((p) => !s.records.has(p));
+    const missing = verify(s, archivePath);
     if (missing.length) {
       throw new ArchiveRefused(
         `${archivePath}: ${missing.length} file${missing.length === 1 ? "" : "s"} listed in the manifest are missing (first: ${missing[0]})`,
@@ -165,7 +164,7 @@ async function planAndApply(
   const tree = new Tree();
   const ignored: string[] = [];
   const relOf = (p: string) => (root === "" ? p : p.startsWith(`${root}/`) ? p.slice(root.length + 1) : null);
-  const linkAt = linkLookup(s, relOf, dest);
+  const linkAt = linkLookup(s, root, dest);
   for (const [p, rec] of s.records) {
     if (p === MANIFEST_NAME && s.manifest && root === "") continue;
     if (root !== "" && p === root) continue;
@@ -180,8 +179,9 @@ async function planAndApply(
       s.tainted.add(posix.dirname(p));
       continue;
     }
-    tree.add(rel, { ...rec, archivePath: p });
+    tree.add(rel, rec);
   }
+  s.records.clear(); // the tree holds what is imported
   const taintedRel = new Set(
     [...s.tainted].map((d) => (root === "" ? d : d.startsWith(`${root}/`) ? d.slice(root.length + 1) : null)),
   );
@@ -221,15 +221,10 @@ async function planAndApply(
 }
 
 /** The target of the link at `rel` once imported: the archive's own, else the destination's (null: none). */
-function linkLookup(s: Stager, relOf: (p: string) => string | null, dest: string): (rel: string) => string | null {
-  const mine = new Map<string, string | null>();
-  for (const [p, rec] of s.records) {
-    const rel = relOf(p);
-    if (rel !== null) mine.set(rel, rec.type === "symlink" ? (rec.link as string) : null);
-  }
+function linkLookup(s: Stager, root: string, dest: string): (rel: string) => string | null {
   return (rel) => {
-    const m = mine.get(rel);
-    if (m !== undefined) return m;
+    const mine = s.records.get(root === "" ? rel : `${root}/${rel}`);
+    if (mine !== undefined) return mine.type === "symlink" ? (mine.link as string) : null;
     try {
       return lstatSync(`${dest}/${rel}`, LSTAT)?.isSymbolicLink() ? readlinkSync(`${dest}/${rel}`) : null;
     } catch {

@@ -294,6 +294,22 @@ describe("importArchive", () => {
       await refusedWhole(a, /missing/);
     });
 
+    it("a link where the manifest lists a file, the manifest first or last", async () => {
+      const asLink = (es: RawEntry[]) =>
+        es.map((e) => (e.name.endsWith(".ptx") ? { name: e.name, flag: "2", linkname: "x.cubin" } : e));
+      await refusedWhole(await tampered(asLink), /is a link where the manifest lists a file/);
+      const [manifest, ...rest] = await readEntries((await fixtureArchive()).archive);
+      const last = writeRawTarGz(join(tempDir(), "last.tgz"), [...asLink(rest), manifest as RawEntry]);
+      await refusedWhole(last, /is a link where the manifest lists a file/);
+    });
+
+    it("a file the manifest lists but the archive lacks, the manifest last", async () => {
+      const [manifest, ...rest] = await readEntries((await fixtureArchive()).archive);
+      const kept = rest.filter((e) => !e.name.endsWith(".cubin"));
+      const a = writeRawTarGz(join(tempDir(), "last.tgz"), [...kept, manifest as RawEntry]);
+      await refusedWhole(a, /files? listed in the manifest are missing \(first: [^)]+\.cubin\)/);
+    });
+
     it("a file the manifest does not list", async () => {
       const a = await tampered((es) => [...es, { name: "extra.txt", data: "x" }]);
       await refusedWhole(a, /not listed in the archive's manifest/);
