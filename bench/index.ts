@@ -12,6 +12,7 @@
 //   BENCH_ARCHIVE=0           skip export/import against tar czf/xzf (always at 10k kernels)
 //   BENCH_ARCHIVE_RUNS=1      rounds of export, tar czf, import, tar xzf (median); each takes minutes
 //   BENCH_ARCHIVE_DIR=...     where the archives and extracted copies go (default bench/.work)
+//   BENCH_PACK=0              skip export, push --oci-layout and import of the 100k slim cache (peak RSS, against tar)
 //   BENCH_VLLM=0              skip the cold index of a vLLM binary-format cache against reading it once
 //   BENCH_VLLM_GIB=1          its size (copies of GKM's Llama cache under new hashes)
 //   BENCH_MILLION=1           the million section (bench/million.ts), also on when BENCH_SIZES has a size >= 1M:
@@ -31,6 +32,7 @@ import { ARCHIVE_TARGET, type ArchiveResult, archiveRows, benchArchive } from ".
 import { type CacheInfo, ensureCache, loadTemplates, RARE_NAME, type Templates } from "./generate.js";
 import { indexFloor, median, type RssRunner, rssRunner, timed } from "./measure.js";
 import { benchMillion, type MillionSize, millionNotes, millionRows, millionSizes } from "./million.js";
+import { benchPack, PACK_TARGET, type PackResult, packRows } from "./pack.js";
 import { benchPrune, PRUNE_TARGET, type PruneResult, pruneNotes, pruneRows } from "./prune.js";
 import { mb, ms, type Row, ratio, table } from "./report.js";
 import { benchVllm, VLLM_TARGET, type VllmResult, vllmRows } from "./vllm.js";
@@ -53,6 +55,7 @@ const TARGET = {
   archiveOverTar: ARCHIVE_TARGET,
   vllmIndexOverRead: VLLM_TARGET,
   whole: WHOLE_TARGET,
+  pack: PACK_TARGET,
 };
 
 /** The issue sets the prune targets on a cache of this many kernels. */
@@ -425,6 +428,24 @@ function main(): void {
     rows.push(...archiveRows(archived));
   }
 
+  let packed: PackResult | undefined;
+  if (process.env.BENCH_PACK !== "0") {
+    packed = benchPack({
+      work: WORK,
+      templates: () => {
+        templates ??= loadTemplates(WORK, FIXTURE);
+        return templates;
+      },
+      rss,
+      mcm: (args) => mcm(args),
+      env: CHILD_ENV,
+      removeDb,
+      settle: settleLong,
+      progress,
+    });
+    rows.push(...packRows(packed));
+  }
+
   const vllm: VllmResult[] = [];
   if (process.env.BENCH_VLLM !== "0") {
     const o = {
@@ -463,7 +484,7 @@ function main(): void {
   const out = join(WORK, "results.json");
   writeFileSync(
     out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results, whole, prune: pruned ?? null, archive: archived ?? null, vllm, million: millionResults ?? null }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, rssMethod: rss.method, targets: TARGET, rows, help, sizes: results, whole, prune: pruned ?? null, archive: archived ?? null, pack: packed ?? null, vllm, million: millionResults ?? null }, null, 2)}\n`,
   );
   process.stdout.write(`results: ${out}\n`);
 }

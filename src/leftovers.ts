@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { pidAlive } from "./prune/lock.js";
+import { dirNames } from "./scan/util.js";
 
 export type LeftoverKind = "trash" | "import" | "tmp" | "pull";
 
@@ -20,9 +21,10 @@ const LEFTOVER_RE = /^\.?mcm-(trash|import|tmp|pull)(?:-(\d+)-.+)?$/;
 
 /** mcm's own temporary things in `dir` whose process has ended. Links are never among them. */
 export function leftovers(dir: string, alive: (pid: number) => boolean = pidAlive): Leftover[] {
-  let names: string[];
+  // the names that match, as they are read: a cache root may hold a million others
+  const names: string[] = [];
   try {
-    names = readdirSync(dir);
+    for (const n of dirNames(dir)) if (LEFTOVER_RE.test(n)) names.push(n);
   } catch {
     return [];
   }

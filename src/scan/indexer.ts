@@ -1,7 +1,7 @@
 // Brings the index of one cache root up to date with the disk, re-reading only
 // entries whose folder mtime changed.
 
-import { readdirSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { IndexSummary, Mode, ScanWarning } from "../core/types.js";
@@ -16,7 +16,7 @@ import { resolveCacheDir } from "./cache-dir.js";
 import { modelOf, readCompileDir } from "./compile-dir.js";
 import { bucketOf } from "./digest.js";
 import { checkBatch, type EntryBatch, type StoreCounts, settleBatch, storeBatch } from "./jobs.js";
-import { errorCode, isMcmName, warn } from "./util.js";
+import { dirNames, errorCode, isMcmName, warn } from "./util.js";
 import { readUnit, type UnitMemo } from "./vllm-unit.js";
 
 export interface IndexOptions {
@@ -50,19 +50,17 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
   const structural: ScanWarning[] = [...walk.warnings];
   for (const dir of walk.tritonDirs) {
     const td = { path: dir.path, ...dir.ctx };
-    let names: string[];
+    const good: string[] = [];
     try {
-      names = readdirSync(dir.path);
+      for (const name of dirNames(dir.path)) {
+        if (isMcmName(name)) continue;
+        if (name.includes("\uFFFD"))
+          structural.push(warn(`${dir.path}/${name}`, "bad-name", "name is not valid UTF-8; skipped"));
+        else good.push(name);
+      }
     } catch (e) {
       structural.push(warn(dir.path, errorCode(e), `cannot read folder: ${(e as Error).message}`));
       continue;
-    }
-    const good: string[] = [];
-    for (const name of names) {
-      if (isMcmName(name)) continue;
-      if (name.includes("\uFFFD"))
-        structural.push(warn(`${dir.path}/${name}`, "bad-name", "name is not valid UTF-8; skipped"));
-      else good.push(name);
     }
     for (const names of bucketBatches(good)) {
       const stored = oldDigests[dir.path] ?? {};

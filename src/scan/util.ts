@@ -1,3 +1,4 @@
+import { opendirSync } from "node:fs";
 import { shortenLongRuns } from "../core/short-path.js";
 import type { ScanWarning, WarningCode } from "../core/types.js";
 
@@ -19,4 +20,18 @@ export function isInside(root: string, p: string): boolean {
 /** mcm's own files inside a cache (trash, lock, hit logs, link temporaries): never entries. */
 export function isMcmName(name: string): boolean {
   return name.startsWith(".mcm");
+}
+
+/**
+ * The names in `dir`, read a few at a time through opendir: readdir holds a
+ * native copy of a big folder's whole listing beside its strings (60 MB more
+ * peak RSS at a million entries) and is half as fast. Throws as readdir does.
+ */
+export function* dirNames(dir: string): Generator<string> {
+  const d = opendirSync(dir, { bufferSize: 256 });
+  try {
+    for (let e = d.readSync(); e !== null; e = d.readSync()) yield e.name;
+  } finally {
+    d.closeSync();
+  }
 }
