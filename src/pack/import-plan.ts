@@ -44,6 +44,16 @@ export interface Unit {
 export class Tree {
   readonly children = new Map<string, Set<string>>();
   readonly recs = new Map<string, Rec>();
+  /** where the archive's cache root was staged (null in a dry run): group files are read back from there */
+  stageRoot: string | null = null;
+
+  /** A group file's text: held only in a dry run, else read back from its staged copy. */
+  groupText(rel: string): string | undefined {
+    const rec = this.recs.get(rel);
+    if (rec?.type !== "file" || !GROUP_RE.test(posix.basename(rel))) return undefined;
+    if (rec.text !== undefined) return rec.text;
+    return rec.staged && this.stageRoot !== null ? readFileSync(`${this.stageRoot}/${rel}`, "utf8") : undefined;
+  }
 
   add(rel: string, rec: Rec): void {
     this.recs.set(rel, rec);
@@ -155,9 +165,10 @@ export function planMerge(tree: Tree, dest: string, tainted: (rel: string) => bo
 
 /** The root the archive's group files point at. */
 export function originOf(tree: Tree): string | null {
-  const groups = [...tree.recs].flatMap(([rel, rec]) =>
-    rec.text !== undefined && GROUP_RE.test(posix.basename(rel)) ? [{ rel: posix.dirname(rel), text: rec.text }] : [],
-  );
+  const groups = [...tree.recs.keys()].flatMap((rel) => {
+    const text = tree.groupText(rel);
+    return text === undefined ? [] : [{ rel: posix.dirname(rel), text }];
+  });
   return groupOrigin(groups);
 }
 
@@ -190,8 +201,9 @@ function compareKernel(tree: Tree, rel: string, destDir: string): string | null 
       differ++;
       continue;
     }
-    if (GROUP_RE.test(f) && rec.text !== undefined) {
-      const a = groupAt(rec.text, destDir, (x) => mineSet.has(x));
+    const text = GROUP_RE.test(f) ? tree.groupText(`${rel}/${f}`) : undefined;
+    if (text !== undefined) {
+      const a = groupAt(text, destDir, (x) => mineSet.has(x));
       const b = groupAt(readFileSync(abs, "utf8"), destDir, (x) => theirSet.has(x));
       if (a !== b) differ++;
     } else if (st.size !== rec.size || sha256Of(abs) !== rec.sha256) differ++;

@@ -195,7 +195,8 @@ export class Stager {
     const hash: Hash = createHash("sha256");
     // the manifest is read as it comes, never held as text
     const reader = manifest ? new ManifestReader() : null;
-    const keepText = !manifest && GROUP_RE.test(posix.basename(path));
+    // a group file's text is held only when nothing is staged (a dry run): else it is read back (Tree.groupText)
+    const keepText = !manifest && this.stage === null && GROUP_RE.test(posix.basename(path));
     // Inductor entries are compared with the destination's once both are relocated (they are rewritten there)
     const entry = !keepText && ENTRY_PATH_RE.test(path) && rec.size <= MAX_ENTRY_BYTES;
     const parts: Buffer[] = [];

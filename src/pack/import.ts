@@ -162,6 +162,7 @@ async function planAndApply(
   const paths = [...s.records.keys()];
   const root = opts.root !== undefined ? opts.root.split("/").filter(Boolean).join("/") : detectRoot(paths);
   const tree = new Tree();
+  tree.stageRoot = stage ? (root ? `${stage}/${root}` : stage) : null;
   const ignored: string[] = [];
   const relOf = (p: string) => (root === "" ? p : p.startsWith(`${root}/`) ? p.slice(root.length + 1) : null);
   const linkAt = linkLookup(s, root, dest);
@@ -206,7 +207,7 @@ async function planAndApply(
       files: 0,
       bytes: 0,
     };
-    const stageRoot = stage ? (root ? `${stage}/${root}` : stage) : null;
+    const stageRoot = tree.stageRoot;
     for (const u of plan.add) {
       const files = tree.isDir(u.rel) ? tree.filesUnder(u.rel).map((f) => `${u.rel}/${f}`) : [u.rel];
       result.files += files.length;
@@ -238,9 +239,9 @@ function rewriteGroups(tree: Tree, kernelRel: string, dest: string, stageRoot: s
   const files = new Set(tree.filesUnder(kernelRel));
   let n = 0;
   for (const f of files) {
-    const rec = tree.recs.get(`${kernelRel}/${f}`);
-    if (!GROUP_RE.test(f) || rec?.text === undefined) continue;
-    const moved = relocateGroup(rec.text, `${dest}/${kernelRel}`, posix.basename(kernelRel), (x) => files.has(x));
+    const text = GROUP_RE.test(f) ? tree.groupText(`${kernelRel}/${f}`) : undefined;
+    if (text === undefined) continue;
+    const moved = relocateGroup(text, `${dest}/${kernelRel}`, posix.basename(kernelRel), (x) => files.has(x));
     if (!moved) continue;
     n++;
     if (stageRoot) {
