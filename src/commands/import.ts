@@ -6,6 +6,7 @@ import { McmError } from "../core/errors.js";
 import { parseSize } from "../core/size.js";
 import { peekLayout } from "../pack/detect.js";
 import { ArchiveRefused, archiveSize, type ImportResult, importArchive } from "../pack/import.js";
+import { releaseMemory } from "../release-memory.js";
 import { plural, size } from "../report/format.js";
 import { capturedRoots } from "../warm/pack.js";
 import { type GlobalOptions, openContext } from "./context.js";
@@ -84,6 +85,7 @@ export async function run(file: string, o: ImportCommandOptions, g: GlobalOption
   let indexed = null;
   if (!r.dryRun) {
     // a host-mode warm archive holds several caches (triton/, inductor/, ...): each has its own layout
+    releaseMemory(); // the import's records, before the index makes its own
     settled = await settleImported(ctx, capturedRoots(dest) ?? [{ path: dest, layout: "auto" }]);
     indexed = { kernels: 0, staleGroupPaths: 0 };
     for (const s of settled.summaries) {

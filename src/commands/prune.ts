@@ -8,6 +8,7 @@ import type { PlanTable } from "../db/prune-plan.js";
 import { clearLeftovers } from "../leftovers.js";
 import { applyPlan, DEFAULT_GRACE_MS, DEFAULT_IN_FLIGHT_MS } from "../prune/apply.js";
 import { lockRoot, nestedLockDirs } from "../prune/lock.js";
+import { releaseMemory } from "../release-memory.js";
 import { confirm, requireConfirmable } from "../report/confirm.js";
 import { plural, size } from "../report/format.js";
 import { indexRoot } from "../scan/indexer.js";
@@ -78,6 +79,8 @@ export async function run(o: PruneOptions, g: GlobalOptions): Promise<number> {
       // the plan is made from the disk as it is now, not from an older index
       await indexRoot(ctx.db, r.path, { mode: r.layout, progress: process.stderr.isTTY === true });
     }
+    releaseMemory(); // the index's garbage, before the plan and the removals make theirs
+
     // fixed in a plan table before anything is shown or asked: the question and the apply see one plan
     const table = buildPlan(ctx, o, filters, warnings, inFlightMs);
     plan = table;

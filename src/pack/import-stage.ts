@@ -6,6 +6,7 @@ import { createHash, type Hash } from "node:crypto";
 import { closeSync, linkSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { posix } from "node:path";
 import { McmError } from "../core/errors.js";
+import { releaseMemory } from "../release-memory.js";
 import { size } from "../report/format.js";
 import { CAPS, formatCap } from "../safe-fs.js";
 import { GROUP_RE } from "../scan/group.js";
@@ -229,6 +230,7 @@ export class Stager {
         // first in the archive (as mcm writes it): every later entry is checked as it comes
         if (first) this.expected = new Map(m.files.map((f) => [f.path, f]));
         else this.files = m.files;
+        releaseMemory(); // reading a big manifest leaves its text's pieces and its kernel records behind
       } else if (this.expected) this.checkContent(path, rec.size, rec.sha256);
     };
   }
