@@ -376,16 +376,18 @@ function main(): void {
     whole.push(benchWhole(cache.kernels, cache.root, join(WORK, `bench-${cache.kernels}.db`), runs, rss, CHILD_ENV));
   }
   rows.push(...wholeRows(whole, TARGETS_FROM));
+  // loaded when a section first needs them: the slim caches may all exist already
+  const templatesOnce = () => {
+    templates ??= loadTemplates(WORK, FIXTURE);
+    return templates;
+  };
   let millionResults: MillionSize[] | undefined;
   if (million) {
     millionResults = benchMillion({
       work: WORK,
       sizes: million,
       runs: envInt("BENCH_MILLION_RUNS", 1),
-      templates: () => {
-        templates ??= loadTemplates(WORK, FIXTURE);
-        return templates;
-      },
+      templates: templatesOnce,
       rss,
       mcm: (args) => mcm(args),
       env: CHILD_ENV,
@@ -432,10 +434,7 @@ function main(): void {
   if (process.env.BENCH_PACK !== "0") {
     packed = benchPack({
       work: WORK,
-      templates: () => {
-        templates ??= loadTemplates(WORK, FIXTURE);
-        return templates;
-      },
+      templates: templatesOnce,
       rss,
       mcm: (args) => mcm(args),
       env: CHILD_ENV,

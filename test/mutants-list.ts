@@ -559,8 +559,8 @@ export const MUTANTS: Mutant[] = [
     id: "H10",
     what: "import: a link's target is checked as text, not through the links it passes (escapes via sub/l -> ..)",
     file: "src/pack/import.ts",
-    from: "const linkAt = linkLookup(s, relOf, dest);",
-    to: "const linkAt = (_rel: string): string | null => (linkLookup(s, relOf, dest), null);",
+    from: "const linkAt = linkLookup(s, root, dest);",
+    to: "const linkAt = (_rel: string): string | null => (linkLookup(s, root, dest), null);",
     tests: ["test/pack/import-hostile.test.ts"],
   },
   {
@@ -709,11 +709,11 @@ export const MUTANTS: Mutant[] = [
   },
   {
     id: "T02",
-    what: "file tree: names past U+D800 compared as UTF-16 code units, not UTF-8 bytes",
-    file: "src/pack/file-tree.ts",
+    what: "archive names past U+D800 compared as UTF-16 code units, not UTF-8 bytes",
+    file: "src/pack/name-order.ts",
     from: "if (x < 0xd800 && y < 0xd800) return x - y;",
     to: "if (x < 0xd900 || y < 0xd900) return x - y;",
-    tests: ["test/pack/file-tree.test.ts"],
+    tests: ["test/pack/file-tree.test.ts", "test/pack/tar.test.ts"],
   },
   {
     id: "K03",

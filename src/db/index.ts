@@ -4,6 +4,7 @@ import { backendByName } from "../backends/index.js";
 import { McmError } from "../core/errors.js";
 import type { KernelFilters, SortSpec } from "../core/filters.js";
 import type { KernelFile, KernelRecord, KernelRow, OtherRecord, RootRow, ScanWarning } from "../core/types.js";
+import type { PackedKernel } from "../pack/oci/mcv.js";
 import { databaseError } from "./errors.js";
 import { kernelJsonSql } from "./kernel-json-sql.js";
 import { openIndexDatabase } from "./open.js";
@@ -49,23 +50,11 @@ const SORT_COLUMNS: Record<SortSpec["field"], string> = {
   hash: "key",
 };
 
-/** A kernel as push packs it (iteratePacked). */
-export interface PackRow {
-  path: string;
+/** A kernel as push packs it (iteratePacked), with its root and layout. */
+export interface PackRow extends PackedKernel {
   root: string;
   layout: KernelRow["layout"];
-  key: string;
-  backend: string;
-  arch: string;
-  warpSize: number | null;
-  numWarps: number | null;
-  numStages: number | null;
-  vllmHash: string | null;
   embedded: boolean;
-  /** from the kernel's <name>.json: its hash when a string, ptx_version when a number, debug when true */
-  hash: string | null;
-  ptxVersion: number | null;
-  debug: boolean;
 }
 
 // the facts as [hash, ptx_version, debug]: typed as JSON.parse would read them, null when the text is not JSON

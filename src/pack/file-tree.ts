@@ -12,7 +12,7 @@ import { McmError } from "../core/errors.js";
 import { interner } from "../core/intern.js";
 import { isMcmName } from "../scan/util.js";
 import { skipReason } from "./collect.js";
-import { compareUtf8 } from "./name-order.js";
+import { compareWhereDiffer } from "./name-order.js";
 
 const DIR = 1;
 const EXEC = 2;
@@ -223,16 +223,11 @@ export class FileTree {
 
 /** compareUtf8 of two names in one folder, a folder's taken with "/" after it. */
 export function compareSiblings(a: string, aDir: boolean, b: string, bDir: boolean): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x < 0xd800 && y < 0xd800) return x - y;
-    return compareUtf8(aDir ? `${a}/` : a, bDir ? `${b}/` : b);
-  }
+  const c = compareWhereDiffer(a, b);
+  if (c !== 0) return c;
   // one name starts the other: what follows the shorter is "/" for a folder, nothing for a file;
   // "/" sorts before every code unit but ASCII's first 47, and after them, in UTF-8 as in UTF-16
+  const n = Math.min(a.length, b.length);
   if (a.length === b.length) return Number(aDir) - Number(bDir);
   if (a.length < b.length) return aDir ? 0x2f - b.charCodeAt(n) : -1;
   return bDir ? a.charCodeAt(n) - 0x2f : 1;

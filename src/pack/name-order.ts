@@ -7,13 +7,19 @@
  * U+E000..U+FFFF: those few compare as bytes.
  */
 export function compareUtf8(a: string, b: string): number {
+  return compareWhereDiffer(a, b) || a.length - b.length;
+}
+
+/** compareUtf8's order where `a` and `b` first differ; 0 when one starts the other (or they are equal). */
+export function compareWhereDiffer(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
     const y = b.charCodeAt(i);
     if (x === y) continue;
     if (x < 0xd800 && y < 0xd800) return x - y;
+    // the bytes differ inside the characters at i, so the rest of either string never decides
     return Buffer.compare(Buffer.from(a), Buffer.from(b));
   }
-  return a.length - b.length;
+  return 0;
 }
