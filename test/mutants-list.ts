@@ -731,4 +731,12 @@ export const MUTANTS: Mutant[] = [
     to: "const missing: string[] = [];",
     tests: ["test/pack/import.test.ts"],
   },
+  {
+    id: "H04c",
+    what: "prune: a kernel holding a folder its owner cannot write (mode 000) is never taken (its rename fails)",
+    file: "src/prune/trash.ts",
+    from: "    chmodSync(from, st.mode | 0o700);\n",
+    to: "",
+    tests: ["test/prune/hostile.test.ts"],
+  },
 ];

@@ -9,7 +9,7 @@
 // never follows a link, and checks before and after each rename that it is
 // still that folder: a peer that plants or swaps a link there receives nothing.
 import { randomBytes } from "node:crypto";
-import { linkSync, lstatSync, mkdirSync, renameSync, unlinkSync } from "node:fs";
+import { chmodSync, linkSync, lstatSync, mkdirSync, renameSync, unlinkSync } from "node:fs";
 import { McmError } from "../core/errors.js";
 import { removeRunFolder } from "../leftovers.js";
 import { folderChain, inRealFolder } from "../safe-fs.js";
@@ -19,6 +19,30 @@ export interface Taken {
   into: string;
   names: string[];
   complete: boolean;
+}
+
+/**
+ * Renames one entry; false when it is gone. Moving a folder rewrites its
+ * "..", which its owner may not do to a folder it cannot write (mode 000): such
+ * a folder of the user's own is opened for them first, as emptying the trash
+ * would open it anyway.
+ */
+function moveEntry(from: string, to: string): boolean {
+  try {
+    renameSync(from, to);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return false;
+    if (code !== "EACCES") throw err;
+    const st = lstatSync(from, { throwIfNoEntry: false });
+    const uid = process.getuid?.();
+    if (!st?.isDirectory() || (st.mode & 0o700) === 0o700 || (uid !== undefined && uid !== 0 && st.uid !== uid))
+      throw err;
+    chmodSync(from, st.mode | 0o700);
+    renameSync(from, to);
+    return true;
+  }
 }
 
 export class Trash {
@@ -63,9 +87,8 @@ export class Trash {
     const taken: Taken = { into, names: [], complete: true };
     for (const n of names) {
       try {
-        renameSync(`${dir}/${n}`, `${into}/${n}`);
+        if (!moveEntry(`${dir}/${n}`, `${into}/${n}`)) continue; // gone already: nothing to take
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // gone already: nothing to take
         this.putBack(taken, dir);
         throw err;
       }
