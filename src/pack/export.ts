@@ -165,14 +165,17 @@ function countedGroups(tree: FileTree): Uint8Array {
 
 /** The files export read: the walk's tree, and each file's sha256 (32 bytes a node). */
 class ReadFiles {
-  /** the file nodes, in the archive's order */
+  /** every node, in the archive's order (one sort, for the manifest and the tar entries both) */
+  private readonly all: Int32Array;
+  /** the file nodes, in that order */
   readonly order: Int32Array;
 
   constructor(
     readonly tree: FileTree,
     private readonly digests: Uint8Array,
   ) {
-    this.order = tree.order().filter((i) => !tree.isDir(i));
+    this.all = tree.order();
+    this.order = this.all.filter((i) => !tree.isDir(i));
   }
 
   sha256(node: number): string {
@@ -194,7 +197,7 @@ class ReadFiles {
   /** The tar entries in archive order, folders ("name/") among the files, each made when the writer asks. */
   *entries(root: string): Generator<TarEntry> {
     const tree = this.tree;
-    for (const { node, path } of tree.withPaths()) {
+    for (const { node, path } of tree.withPaths(this.all)) {
       if (tree.isDir(node)) {
         yield { name: path, type: "dir" };
         continue;
