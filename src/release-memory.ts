@@ -19,3 +19,16 @@ export function releaseMemory(): void {
   }
   gc();
 }
+
+/**
+ * A step counter for a long loop of one phase that calls releaseMemory every
+ * `every` steps: what each step leaves behind otherwise piles up to several
+ * times the live set before V8 looks (a collection costs about 0.1 s at 100k
+ * kernels).
+ */
+export function collectEvery(every: number): () => void {
+  let steps = 0;
+  return () => {
+    if (++steps % every === 0) releaseMemory();
+  };
+}

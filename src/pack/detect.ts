@@ -55,10 +55,13 @@ export function detectRoot(paths: string[]): string {
 }
 
 /** The layout of a cache from its paths (relative to its root). */
-export function layoutOfPaths(rels: string[]): LayoutName {
-  if (rels.some((p) => p.startsWith("torch_compile_cache/"))) return "vllm";
-  if (rels.some((p) => /^(fxgraph|aotautograd|triton\/\d+)\//.test(p))) return "inductor";
-  return "triton";
+export function layoutOfPaths(rels: Iterable<string>): LayoutName {
+  let inductor = false;
+  for (const p of rels) {
+    if (p.startsWith("torch_compile_cache/")) return "vllm";
+    inductor ||= /^(fxgraph|aotautograd|triton\/\d+)\//.test(p);
+  }
+  return inductor ? "inductor" : "triton";
 }
 
 /**
@@ -77,7 +80,8 @@ export async function peekLayout(archive: string): Promise<LayoutName> {
       first = false;
       if (wasFirst && name === MANIFEST_NAME) {
         checkManifestSize(h.size);
-        const reader = new ManifestReader();
+        // only its layout is wanted: its records are read and dropped
+        const reader = new ManifestReader(undefined, { onFile: () => {}, dropKernels: true });
         return (c) => {
           if (c) reader.write(c);
           else {

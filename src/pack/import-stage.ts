@@ -6,10 +6,11 @@ import { createHash, type Hash } from "node:crypto";
 import { closeSync, linkSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { posix } from "node:path";
 import { McmError } from "../core/errors.js";
-import { releaseMemory } from "../release-memory.js";
+import { collectEvery, releaseMemory } from "../release-memory.js";
 import { size } from "../report/format.js";
 import { CAPS, formatCap } from "../safe-fs.js";
 import { GROUP_RE } from "../scan/group.js";
+import { ArchiveTable, DIR, FILE, HARDLINK, NONE, SYMLINK, TOP } from "./archive-table.js";
 import { ENTRY_PATH_RE, rootFreeDigest } from "./inductor-paths.js";
 import { MANIFEST_NAME, type Manifest, type ManifestFile } from "./manifest.js";
 import { checkManifestSize, ManifestReader } from "./manifest-read.js";
@@ -33,26 +34,6 @@ export class ArchiveRefused extends McmError {
 /** Inductor entries up to this size are compared once relocated; bigger ones by their bytes only */
 export const MAX_ENTRY_BYTES = 256 << 20;
 
-type RecType = "file" | "dir" | "hardlink" | "symlink";
-
-/** One entry of the archive. A class, every field set from the start: a hundred thousand share one shape. */
-export class Rec {
-  sha256: string | undefined = undefined;
-  /** a symbolic link's target */
-  link: string | undefined = undefined;
-  /** group files: their text */
-  text: string | undefined = undefined;
-  /** an Inductor cache entry: its digest with its code paths' root left out (inductor-paths.ts) */
-  rootFree: string | null | undefined = undefined;
-
-  constructor(
-    readonly type: RecType,
-    readonly size: number,
-    readonly exec: boolean,
-    public staged = false,
-  ) {}
-}
-
 /** Does a symbolic link at `path` (relative) to `link` point above the top `path` is relative to? */
 export function leavesTop(path: string, link: string): boolean {
   const target = posix.normalize(posix.join(posix.dirname(path), link));
@@ -67,22 +48,21 @@ function cleanName(raw: string): { path: string } | { reason: string } {
   return { path: parts.join("/") };
 }
 
-/** Entries between two full collections while an archive is read (each costs about 0.1 s at 100k kernels). */
-const COLLECT_EVERY = 50_000;
-
 export class Stager {
-  readonly records = new Map<string, Rec>();
+  /** every entry, and every file the manifest lists */
+  readonly table = new ArchiveTable();
   readonly refused: Refusal[] = [];
   /** parents of refused entries: their kernel folders are left out */
   readonly tainted = new Set<string>();
   /** what the import uses of the archive's manifest (its kernel and file lists are not kept) */
   manifest: Pick<Manifest, "layout" | "sourceRoot"> | null = null;
-  /** the manifest's files not yet matched by an entry: each leaves once its entry is checked */
-  expected: Map<string, ManifestFile> | null = null;
-  /** the manifest's file list, kept only when the manifest came after other entries (checked by verify) */
-  files: ManifestFile[] | null = null;
+  /** the manifest came first: each later entry is checked against it as it comes */
+  private checking = false;
+  /** listed paths no entry can have (not clean relative paths): missing */
+  private readonly unmatchable: string[] = [];
   private first = true;
-  private entries = 0;
+  /** entries between two full collections */
+  private readonly collect = collectEvery(50_000);
   /** bytes of file content so far */
   private total = 0;
 
@@ -99,20 +79,8 @@ export class Stager {
     return undefined;
   }
 
-  /** Refuses a path that goes through an entry that is not a folder (a link or a file). */
-  private throughNonDir(path: string): boolean {
-    let i = path.indexOf("/");
-    while (i > 0) {
-      const r = this.records.get(path.slice(0, i));
-      if (r && r.type !== "dir") return true;
-      i = path.indexOf("/", i + 1);
-    }
-    return false;
-  }
-
   entry(h: TarHeader): ((c: Buffer | null) => void) | undefined {
-    // V8 lets what each entry leaves behind pile up to several times what the records hold: a collection now and then
-    if (++this.entries % COLLECT_EVERY === 0) releaseMemory();
+    this.collect();
     const wasFirst = this.first;
     this.first = false;
     const clean = cleanName(h.name);
@@ -121,20 +89,22 @@ export class Stager {
     if (path === "") return undefined; // "./"
     if (h.type === "device" || h.type === "fifo") return this.refuse(h.name, `a ${h.type} (flag '${h.flag}')`, path);
     if (h.type === "other") return this.refuse(h.name, `unsupported entry type '${h.flag}'`, path);
-    const seen = this.records.get(path);
-    if (seen?.type === "dir" && h.type === "dir") return undefined;
-    if (seen) return this.refuse(h.name, "appears twice in the archive", path);
-    if (this.throughNonDir(path)) return this.refuse(h.name, "its folder is a link or a file in the archive", path);
+    const t = this.table;
+    const held = t.find(path);
+    if (held !== undefined && t.isSeen(held)) {
+      if (t.kind(held) === DIR && h.type === "dir") return undefined;
+      return this.refuse(h.name, "appears twice in the archive", path);
+    }
+    if (t.throughNonDir(path)) return this.refuse(h.name, "its folder is a link or a file in the archive", path);
     const isManifest = path === MANIFEST_NAME && h.type === "file";
-    if (!isManifest && this.expected && h.type !== "dir") {
-      this.checkListed(path, h.type === "file" ? h.size : null);
+    if (!isManifest && this.checking && h.type !== "dir") {
+      this.checkListed(path, held, h.type === "file" ? h.size : null);
       if (h.type === "symlink")
         throw new ArchiveRefused(`${this.archive}: ${path} is a link where the manifest lists a file`);
     }
-
-    const rec = new Rec(h.type, h.size, (h.mode & 0o100) !== 0);
+    const exec = (h.mode & 0o100) !== 0;
     if (h.type === "dir") {
-      this.records.set(path, rec);
+      t.entry(held ?? t.ensure(path), DIR, 0, exec);
       if (this.stage) mkdirSync(`${this.stage}/${path}`, { recursive: true });
       return undefined;
     }
@@ -145,27 +115,29 @@ export class Stager {
       if (leavesTop(path, h.linkname)) {
         return this.refuse(h.name, `symbolic link leaving the destination (${h.linkname})`, path);
       }
-      rec.link = h.linkname;
-      this.records.set(path, rec);
+      const node = held ?? t.ensure(path);
+      t.entry(node, SYMLINK, h.size, exec);
+      t.links.set(node, h.linkname);
       return undefined;
     }
     if (h.type === "hardlink") {
-      const t = cleanName(h.linkname);
-      const target = "path" in t ? this.records.get(t.path) : undefined;
-      if (!("path" in t) || !target || (target.type !== "file" && target.type !== "hardlink")) {
+      const c = cleanName(h.linkname);
+      const target = "path" in c ? t.find(c.path) : undefined;
+      const kind = target === undefined ? NONE : t.kind(target);
+      if (!("path" in c) || target === undefined || !t.isSeen(target) || (kind !== FILE && kind !== HARDLINK)) {
         return this.refuse(h.name, `hard link to ${h.linkname}, which is not a file earlier in the archive`, path);
       }
-      const link = t.path;
-      if (this.expected) this.checkContent(path, target.size, target.sha256);
+      const node = held ?? t.ensure(path);
+      if (t.isListed(node)) this.checkContent(path, node, t.size(target), t.shaHex(target));
       // a staged target means there is a stage
-      if (target.staged) {
+      if (t.isStaged(target)) {
         mkdirSync(posix.dirname(`${this.stage}/${path}`), { recursive: true });
-        linkSync(`${this.stage}/${link}`, `${this.stage}/${path}`);
+        linkSync(`${this.stage}/${c.path}`, `${this.stage}/${path}`);
       }
-      // the link's own record: its target's content (the name it links to is not needed past here)
-      const same = new Rec("hardlink", target.size, target.exec, target.staged);
-      same.sha256 = target.sha256;
-      this.records.set(path, same);
+      // the link's own node: its target's content (the name it links to is not needed past here)
+      t.entry(node, HARDLINK, t.size(target), t.isExec(target));
+      t.copySha(target, node);
+      if (t.isStaged(target)) t.setStaged(node);
       return undefined;
     }
     this.total += h.size;
@@ -178,42 +150,70 @@ export class Stager {
     else if (GROUP_RE.test(posix.basename(path)) && h.size > CAPS.groupBytes) {
       return this.refuse(h.name, `a group file larger than ${formatCap(CAPS.groupBytes)}`, path);
     }
-    return this.file(path, rec, isManifest, wasFirst);
+    const node = held ?? t.ensure(path);
+    t.entry(node, FILE, h.size, exec);
+    return this.file(path, node, isManifest, wasFirst);
   }
 
-  checkListed(path: string, size: number | null): void {
-    const e = this.expected?.get(path);
-    if (!e) throw new ArchiveRefused(`${this.archive}: ${path} is not listed in the archive's manifest`);
-    if (size !== null && e.size !== size) {
-      throw new ArchiveRefused(`${this.archive}: ${path} holds ${size} bytes, the manifest says ${e.size}`);
+  private checkListed(path: string, node: number | undefined, size: number | null): void {
+    const t = this.table;
+    if (node === undefined || !t.isListed(node))
+      throw new ArchiveRefused(`${this.archive}: ${path} is not listed in the archive's manifest`);
+    if (size !== null && t.size(node) !== size) {
+      throw new ArchiveRefused(`${this.archive}: ${path} holds ${size} bytes, the manifest says ${t.size(node)}`);
     }
   }
 
-  /** Checks an entry's content against its listing, which then leaves `expected`: what stays there is missing. */
-  checkContent(path: string, size: number, sha256: string | undefined): void {
-    const e = this.expected?.get(path);
-    if (e && (e.size !== size || e.sha256 !== sha256)) {
+  /** Checks content (`size`, `sha256` in hex) against the listing at `node`, which is then matched. */
+  private checkContent(path: string, node: number, size: number, sha256: string): void {
+    const t = this.table;
+    if (t.size(node) !== size || t.shaHex(node) !== sha256) {
       throw new ArchiveRefused(`${this.archive}: checksum mismatch for ${path} (the archive was altered or damaged)`);
     }
-    this.expected?.delete(path);
+    t.setMatched(node);
   }
 
-  private file(path: string, rec: Rec, manifest: boolean, first: boolean): (c: Buffer | null) => void {
+  /** One file the manifest lists: an entry already read there is checked now, a later one as it comes. */
+  private listed(f: ManifestFile): void {
+    const t = this.table;
+    const c = cleanName(f.path);
+    if ("reason" in c || c.path !== f.path || f.path === "") {
+      this.unmatchable.push(f.path);
+      return;
+    }
+    const node = t.ensure(f.path);
+    const kind = t.kind(node);
+    if (t.isSeen(node) && kind === SYMLINK)
+      throw new ArchiveRefused(`${this.archive}: ${f.path} is a link where the manifest lists a file`);
+    if (t.isSeen(node) && (kind === FILE || kind === HARDLINK)) {
+      if (t.size(node) !== f.size)
+        throw new ArchiveRefused(`${this.archive}: ${f.path} holds ${t.size(node)} bytes, the manifest says ${f.size}`);
+      this.checkContent(f.path, node, f.size, f.sha256);
+    }
+    t.list(node, f.size, f.sha256);
+  }
+
+  private file(path: string, node: number, manifest: boolean, first: boolean): (c: Buffer | null) => void {
+    const t = this.table;
+    const size = t.size(node);
     const hash: Hash = createHash("sha256");
-    // the manifest is read as it comes, never held as text
-    const reader = manifest ? new ManifestReader() : null;
+    // the manifest is read as it comes, never held as text; its files go into the table as they are read
+    const reader = manifest
+      ? new ManifestReader(undefined, { onFile: (f) => this.listed(f), dropKernels: true })
+      : null;
+    // the entries after a manifest that comes first are checked as they come
+    if (manifest && first) this.checking = true;
     // a group file's text is held only when nothing is staged (a dry run): else it is read back (Tree.groupText)
     const keepText = !manifest && this.stage === null && GROUP_RE.test(posix.basename(path));
     // Inductor entries are compared with the destination's once both are relocated (they are rewritten there)
-    const entry = !keepText && ENTRY_PATH_RE.test(path) && rec.size <= MAX_ENTRY_BYTES;
+    const entry = !keepText && ENTRY_PATH_RE.test(path) && size <= MAX_ENTRY_BYTES;
     const parts: Buffer[] = [];
     let fd: number | null = null;
     if (this.stage && !manifest) {
       const abs = `${this.stage}/${path}`;
       mkdirSync(posix.dirname(abs), { recursive: true });
-      fd = openSync(abs, "wx", rec.exec ? 0o755 : 0o644);
+      fd = openSync(abs, "wx", t.isExec(node) ? 0o755 : 0o644);
     }
-    this.records.set(path, rec);
     return (chunk) => {
       if (chunk) {
         hash.update(chunk);
@@ -225,41 +225,38 @@ export class Stager {
         }
         return;
       }
-      if (fd !== null) closeSync(fd);
-      rec.sha256 = hash.digest("hex");
-      rec.staged = fd !== null;
-      if (keepText) rec.text = Buffer.concat(parts).toString("utf8");
-      if (entry) rec.rootFree = rootFreeDigest(Buffer.concat(parts));
+      if (fd !== null) {
+        closeSync(fd);
+        t.setStaged(node);
+      }
+      const digest = hash.digest();
+      if (keepText) t.texts.set(node, Buffer.concat(parts).toString("utf8"));
+      if (entry) t.rootFree.set(node, rootFreeDigest(Buffer.concat(parts)));
       if (reader) {
         const m = reader.end();
         this.manifest = { layout: m.layout, sourceRoot: m.sourceRoot };
-        // first in the archive (as mcm writes it): every later entry is checked as it comes
-        if (first) this.expected = new Map(m.files.map((f) => [f.path, f]));
-        else this.files = m.files;
-        releaseMemory(); // reading a big manifest leaves its text's pieces and its kernel records behind
-      } else if (this.expected) this.checkContent(path, rec.size, rec.sha256);
+        releaseMemory(); // reading a big manifest leaves its pieces behind
+      } else if (t.isListed(node)) this.checkContent(path, node, size, digest.toString("hex"));
+      else t.setSha(node, digest);
     };
   }
-}
 
-/**
- * Every file against the manifest, wherever in the archive it stood (entries
- * after a manifest that came first were checked as they came); gives the
- * listed files no entry matched, in the manifest's order.
- */
-export function verify(s: Stager, archivePath: string): string[] {
-  if (s.files) {
-    s.expected = new Map(s.files.map((f) => [f.path, f]));
-    s.files = null;
-    for (const [p, rec] of s.records) {
-      if (p === MANIFEST_NAME || rec.type === "dir") continue;
-      s.checkListed(p, rec.type === "symlink" ? null : rec.size);
-      if (rec.type === "symlink")
-        throw new ArchiveRefused(`${archivePath}: ${p} is a link where the manifest lists a file`);
-      s.checkContent(p, rec.size, rec.sha256);
+  /**
+   * Every entry against the manifest, wherever in the archive it stood (each
+   * was checked when the later of it and its listing came); gives the listed
+   * files no entry matched, in the manifest's order.
+   */
+  verify(): string[] {
+    const t = this.table;
+    for (let i = 0; i < t.count; i++) {
+      const kind = t.kind(i);
+      if (!t.isSeen(i) || kind === DIR) continue;
+      if (kind === FILE && t.parent(i) === TOP && t.name(i) === MANIFEST_NAME) continue;
+      if (!t.isListed(i))
+        throw new ArchiveRefused(`${this.archive}: ${t.path(i)} is not listed in the archive's manifest`);
     }
+    const missing = [...this.unmatchable];
+    for (let i = 0; i < t.count; i++) if (t.isListed(i) && !t.isMatched(i)) missing.push(t.path(i));
+    return missing;
   }
-  const missing = [...(s.expected?.keys() ?? [])];
-  s.expected = null;
-  return missing;
 }

@@ -3,7 +3,6 @@ import {
   linkSync,
   lstatSync,
   mkdirSync,
-  readlinkSync,
   realpathSync,
   renameSync,
   rmdirSync,
@@ -18,15 +17,15 @@ import type { LayoutName } from "../core/types.js";
 import { failpoint } from "../failpoint.js";
 import { clearLeftovers, runFolder } from "../leftovers.js";
 import { lockRoot } from "../prune/lock.js";
+import { collectEvery } from "../release-memory.js";
 import { plural } from "../report/format.js";
 import { FolderSwapped, inRealFolder, mkdirInRoot } from "../safe-fs.js";
 import { GROUP_RE, relocateGroup } from "../scan/group.js";
-import { isMcmName } from "../scan/util.js";
-import { detectRoot, layoutOfPaths, MCV_ROOTS } from "./detect.js";
-import { resolveInRoot } from "./import-links.js";
-import { LSTAT, originOf, planMerge, Tree, type Unit } from "./import-plan.js";
-import { ArchiveRefused, type Refusal, Stager, verify } from "./import-stage.js";
-import { MANIFEST_NAME } from "./manifest.js";
+import { SYMLINK } from "./archive-table.js";
+import { layoutOfPaths, MCV_ROOTS } from "./detect.js";
+import { LSTAT, originOf, planMerge, type Unit } from "./import-plan.js";
+import { ArchiveRefused, type Refusal, Stager } from "./import-stage.js";
+import { type Tree, treeOf } from "./import-tree.js";
 import { readTar } from "./tar-read.js";
 
 export { ArchiveRefused, type Refusal } from "./import-stage.js";
@@ -146,7 +145,7 @@ async function planAndApply(
   opts: ImportOptions,
 ): Promise<ImportResult> {
   if (s.manifest) {
-    const missing = verify(s, archivePath);
+    const missing = s.verify();
     if (missing.length) {
       throw new ArchiveRefused(
         `${archivePath}: ${missing.length} file${missing.length === 1 ? "" : "s"} listed in the manifest are missing (first: ${missing[0]})`,
@@ -159,34 +158,8 @@ async function planAndApply(
       );
     }
   }
-  const paths = [...s.records.keys()];
-  const root = opts.root !== undefined ? opts.root.split("/").filter(Boolean).join("/") : detectRoot(paths);
-  const tree = new Tree();
-  tree.stageRoot = stage ? (root ? `${stage}/${root}` : stage) : null;
-  const ignored: string[] = [];
-  const relOf = (p: string) => (root === "" ? p : p.startsWith(`${root}/`) ? p.slice(root.length + 1) : null);
-  const linkAt = linkLookup(s, root, dest);
-  for (const [p, rec] of s.records) {
-    if (p === MANIFEST_NAME && s.manifest && root === "") continue;
-    if (root !== "" && p === root) continue;
-    const rel = relOf(p);
-    if (rel === null || rel.split("/").some(isMcmName)) {
-      ignored.push(p);
-      continue;
-    }
-    // the archive's top was checked as it was read; the cache folder inside it may be lower
-    if (rec.type === "symlink" && resolveInRoot(rel, rec.link as string, linkAt) === null) {
-      s.refused.push({ entry: p, reason: `symbolic link leaving the destination (${rec.link})` });
-      s.tainted.add(posix.dirname(p));
-      continue;
-    }
-    tree.add(rel, rec);
-  }
-  s.records.clear(); // the tree holds what is imported
-  const taintedRel = new Set(
-    [...s.tainted].map((d) => (root === "" ? d : d.startsWith(`${root}/`) ? d.slice(root.length + 1) : null)),
-  );
-  const tainted = (rel: string) => taintedRel.has(rel);
+  const { tree, root, ignored, tainted } = treeOf(s, opts.root, stage, dest);
+  const t = tree.table;
 
   const release = stage ? await lockRoot(dest) : undefined;
   try {
@@ -197,7 +170,7 @@ async function planAndApply(
       dryRun: opts.dryRun,
       format: s.manifest ? "mcm" : MCV_ROOTS.includes(root) ? "mcv" : "plain",
       root,
-      layout: s.manifest?.layout ?? layoutOfPaths([...tree.recs.keys()]),
+      layout: s.manifest?.layout ?? layoutOfPaths(tree.rels()),
       verified: s.manifest !== null,
       ...plan.result,
       refused: s.refused,
@@ -208,11 +181,13 @@ async function planAndApply(
       bytes: 0,
     };
     const stageRoot = tree.stageRoot;
+    const collect = collectEvery(20_000);
     for (const u of plan.add) {
-      const files = tree.isDir(u.rel) ? tree.filesUnder(u.rel).map((f) => `${u.rel}/${f}`) : [u.rel];
+      collect();
+      const files = tree.isDir(u.node) ? tree.filesUnder(u.node) : [u.node];
       result.files += files.length;
-      result.bytes += files.reduce((n, f) => n + (tree.recs.get(f)?.size ?? 0), 0);
-      for (const k of tree.kernelsUnder(u.rel)) result.groupFilesRewritten += rewriteGroups(tree, k, dest, stageRoot);
+      result.bytes += files.reduce((n, f) => n + t.size(f), 0);
+      for (const k of tree.kernelsUnder(u.node)) result.groupFilesRewritten += rewriteGroups(tree, k, dest, stageRoot);
       if (stageRoot) place(tree, u, files, dest, stageRoot, result);
     }
     return result;
@@ -221,25 +196,15 @@ async function planAndApply(
   }
 }
 
-/** The target of the link at `rel` once imported: the archive's own, else the destination's (null: none). */
-function linkLookup(s: Stager, root: string, dest: string): (rel: string) => string | null {
-  return (rel) => {
-    const mine = s.records.get(root === "" ? rel : `${root}/${rel}`);
-    if (mine !== undefined) return mine.type === "symlink" ? (mine.link as string) : null;
-    try {
-      return lstatSync(`${dest}/${rel}`, LSTAT)?.isSymbolicLink() ? readlinkSync(`${dest}/${rel}`) : null;
-    } catch {
-      return null;
-    }
-  };
-}
-
 /** Points a new kernel's group files at its place in `dest` (in the staged copy). */
-function rewriteGroups(tree: Tree, kernelRel: string, dest: string, stageRoot: string | null): number {
-  const files = new Set(tree.filesUnder(kernelRel));
+function rewriteGroups(tree: Tree, kernel: number, dest: string, stageRoot: string | null): number {
+  const kernelRel = tree.rel(kernel);
+  const nodes = tree.filesUnder(kernel);
+  const files = new Set(nodes.map((f) => tree.rel(f, kernel)));
   let n = 0;
-  for (const f of files) {
-    const text = GROUP_RE.test(f) ? tree.groupText(`${kernelRel}/${f}`) : undefined;
+  for (const node of nodes) {
+    const f = tree.rel(node, kernel);
+    const text = GROUP_RE.test(f) ? tree.groupText(node) : undefined;
     if (text === undefined) continue;
     const moved = relocateGroup(text, `${dest}/${kernelRel}`, posix.basename(kernelRel), (x) => files.has(x));
     if (!moved) continue;
@@ -258,7 +223,7 @@ function rewriteGroups(tree: Tree, kernelRel: string, dest: string, stageRoot: s
  * Moves one staged unit (its non-folder `files`, relative to the root) into place:
  * a folder with one rename, a file with a link that never replaces.
  */
-function place(tree: Tree, u: Unit, files: string[], dest: string, stageRoot: string, result: ImportResult): void {
+function place(tree: Tree, u: Unit, files: number[], dest: string, stageRoot: string, result: ImportResult): void {
   const from = `${stageRoot}/${u.rel}`;
   const to = `${dest}/${u.rel}`;
   const refuse = (reason: string) => {
@@ -275,14 +240,14 @@ function place(tree: Tree, u: Unit, files: string[], dest: string, stageRoot: st
     return;
   }
   // links were left for last: no staged write ever went through one
+  const t = tree.table;
   for (const f of files) {
-    const rec = tree.recs.get(f);
-    if (rec?.type === "symlink") {
-      mkdirSync(posix.dirname(`${stageRoot}/${f}`), { recursive: true });
-      symlinkSync(rec.link as string, `${stageRoot}/${f}`);
-    }
+    if (t.kind(f) !== SYMLINK) continue;
+    const at = `${stageRoot}/${tree.rel(f)}`;
+    mkdirSync(posix.dirname(at), { recursive: true });
+    symlinkSync(t.links.get(f) as string, at);
   }
-  const isDir = tree.isDir(u.rel);
+  const isDir = tree.isDir(u.node);
   if (isDir) mkdirSync(from, { recursive: true }); // a folder the archive only implied
   try {
     const done = inRealFolder(dest, posix.dirname(to), () => {

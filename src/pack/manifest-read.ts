@@ -53,6 +53,14 @@ function checkFile(f: ManifestFile): void {
     fail(`bad file record ${JSON.stringify(f).slice(0, 200)}`);
 }
 
+/** Where a reader sends its records instead of holding them (the manifest it gives back then lists none). */
+export interface ManifestSinks {
+  /** each file record, checked, as it is read */
+  onFile?: (f: ManifestFile) => void;
+  /** kernel records are parsed and dropped */
+  dropKernels?: boolean;
+}
+
 export class ManifestReader {
   private readonly decoder = new StringDecoder("utf8");
   private state: State = "start";
@@ -67,8 +75,13 @@ export class ManifestReader {
   private key = "";
   private readonly fields = new Map<string, unknown>();
   private records: unknown[] | null = null;
+  /** where the current record array's records go, when not into `records` */
+  private sink: ((v: unknown) => void) | null = null;
 
-  constructor(private readonly cap = MAX_MANIFEST_BYTES) {}
+  constructor(
+    private readonly cap = MAX_MANIFEST_BYTES,
+    private readonly sinks: ManifestSinks = {},
+  ) {}
 
   write(chunk: Buffer): void {
     this.bytes += chunk.length;
@@ -174,6 +187,7 @@ export class ManifestReader {
         if (c === 0x5b && RECORD_ARRAYS.has(this.key)) {
           this.records = [];
           this.fields.set(this.key, this.records);
+          this.sink = this.sinkFor(this.key);
           this.state = "element-or-end";
           return -1;
         }
@@ -194,6 +208,13 @@ export class ManifestReader {
       case "done":
         return fail("more text after the manifest");
     }
+  }
+
+  private sinkFor(key: string): ((v: unknown) => void) | null {
+    const { onFile, dropKernels } = this.sinks;
+    if (key === "files" && onFile) return onFile as (v: unknown) => void;
+    if (key === "kernels" && dropKernels) return () => {};
+    return null;
   }
 
   /** A key's opening quote: the string is captured up to its closing quote. */
@@ -222,7 +243,8 @@ export class ManifestReader {
     if (inArray) {
       if (stop === 0x7d) fail(`unexpected "}" in ${JSON.stringify(this.key)}`);
       if (this.key === "files") checkFile(v as ManifestFile);
-      (this.records as unknown[]).push(v);
+      if (this.sink) this.sink(v);
+      else (this.records as unknown[]).push(v);
       this.state = stop === 0x2c ? "element" : "after-value";
       return;
     }

@@ -310,6 +310,40 @@ describe("importArchive", () => {
       await refusedWhole(a, /files? listed in the manifest are missing \(first: [^)]+\.cubin\)/);
     });
 
+    it("the manifest in the middle: the entries on either side of it are checked", async () => {
+      const [manifest, ...rest] = await readEntries((await fixtureArchive()).archive);
+      const half = Math.floor(rest.length / 2);
+      const middle = (es: RawEntry[]) => [...es.slice(0, half), manifest as RawEntry, ...es.slice(half)];
+      const good = writeRawTarGz(join(tempDir(), "mid.tgz"), middle(rest));
+      const r = await importArchive(good, join(tempDir(), "dest"), { dryRun: false });
+      assert.equal(r.verified, true);
+      assert.ok(r.kernels.added.length > 0);
+      const flip = (which: "before" | "after") => {
+        const es = rest.map((e) => ({ ...e }));
+        const i = es.findIndex((e, k) => (which === "before" ? k < half : k >= half) && e.data && e.data.length > 10);
+        const e = es[i] as RawEntry;
+        const d = Buffer.from(e.data as Buffer | string);
+        d[5] = (d[5] as number) ^ 1;
+        es[i] = { ...e, data: d };
+        return { name: e.name, archive: writeRawTarGz(join(tempDir(), `${which}.tgz`), middle(es)) };
+      };
+      for (const which of ["before", "after"] as const) {
+        const f = flip(which);
+        await refusedWhole(f.archive, new RegExp(`checksum mismatch for ${f.name.replace(/[.]/g, "\\.")} `));
+      }
+      const sized = rest.map((e) =>
+        e.name.endsWith(".cubin") && e.data
+          ? { ...e, data: Buffer.concat([Buffer.from(e.data), Buffer.from("x")]) }
+          : e,
+      );
+      await refusedWhole(
+        writeRawTarGz(join(tempDir(), "sized.tgz"), middle(sized)),
+        /holds \d+ bytes, the manifest says/,
+      );
+      const unlisted = [{ name: "extra.txt", data: "x" }, ...rest];
+      await refusedWhole(writeRawTarGz(join(tempDir(), "extra.tgz"), middle(unlisted)), /extra\.txt is not listed/);
+    });
+
     it("a file the manifest does not list", async () => {
       const a = await tampered((es) => [...es, { name: "extra.txt", data: "x" }]);
       await refusedWhole(a, /not listed in the archive's manifest/);
