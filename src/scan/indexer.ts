@@ -3,7 +3,6 @@
 
 import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
 import type { IndexSummary, Mode, ScanWarning } from "../core/types.js";
 import type { IndexDb } from "../db/index.js";
 import { UnitStore } from "../db/units.js";
@@ -13,11 +12,14 @@ import { log } from "../log.js";
 import { plural } from "../report/format.js";
 import { readArtifact } from "./artifact.js";
 import { resolveCacheDir } from "./cache-dir.js";
+import type { CheckedBatch } from "./check.js";
+import { CheckPool } from "./check-pool.js";
 import { modelOf, readCompileDir } from "./compile-dir.js";
 import { bucketOf } from "./digest.js";
-import { checkBatch, type EntryBatch, type StoreCounts, settleBatch, storeBatch } from "./jobs.js";
+import { checkedCounts, type EntryBatch, type StoreCounts, settleBatch, storeBatch } from "./jobs.js";
 import { dirNames, errorCode, isMcmName, warn } from "./util.js";
 import { readUnit, type UnitMemo } from "./vllm-unit.js";
+import { workerFactory } from "./worker-factory.js";
 
 export interface IndexOptions {
   mode: Mode;
@@ -46,6 +48,9 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
   const knownBefore = db.countEntries(root);
   const oldDigests = (knownBefore > 0 && db.root(root)?.digests) || {};
   lap(`the index holds ${plural(knownBefore, "entry")}`);
+  const threads = opts.threads ?? defaultThreads();
+  // a re-index of a big root shares its stat calls; the workers load while the root is listed
+  const checkers = new CheckPool(knownBefore >= (opts.minJobsForThreads ?? 2000) ? threads - 1 : 0);
   const batches: EntryBatch[] = [];
   const structural: ScanWarning[] = [...walk.warnings];
   for (const dir of walk.tritonDirs) {
@@ -62,9 +67,9 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
       structural.push(warn(dir.path, errorCode(e), `cannot read folder: ${(e as Error).message}`));
       continue;
     }
-    for (const names of bucketBatches(good)) {
-      const stored = oldDigests[dir.path] ?? {};
-      const digests = Object.fromEntries(names.map(bucketOf).map((k) => [k, stored[k] ?? -1]));
+    const stored = oldDigests[dir.path] ?? {};
+    for (const { names, buckets } of bucketBatches(good)) {
+      const digests = Object.fromEntries(buckets.map((k) => [k, stored[k] ?? -1]));
       batches.push({ root, layout: layout.name, dir: td, names, fresh: knownBefore === 0, digests });
     }
   }
@@ -72,7 +77,7 @@ export async function indexRoot(db: IndexDb, cacheDir: string, opts: IndexOption
   lap(`listed ${plural(entries, "entry")}`);
   // every Triton dir gets an entry: refresh reads its hit logs even while it is empty
   const digests: Record<string, Record<string, number>> = Object.fromEntries(walk.tritonDirs.map((d) => [d.path, {}]));
-  const counts = await readAll(batches, entries, db, opts, (b, c) => {
+  const counts = await readAll(batches, entries, db, { ...opts, threads }, checkers, (b, c) => {
     digests[b.dir.path] = Object.assign(digests[b.dir.path] ?? {}, c.digests);
   });
   lap(`checked ${plural(entries, "entry")}: ${counts.added + counts.updated} read`);
@@ -180,25 +185,26 @@ function defaultThreads(): number {
   return Number.isFinite(env) && env >= 0 ? env : Math.min(4, Math.max(1, availableParallelism()));
 }
 
-/** Names cut into batches of about BATCH entries that hold whole buckets. */
-function bucketBatches(names: string[]): string[][] {
-  const buckets = new Map<string, string[]>();
+/** Names cut into batches of about BATCH entries that hold whole buckets, with those buckets. */
+function bucketBatches(names: string[]): { names: string[]; buckets: string[] }[] {
+  const byBucket = new Map<string, string[]>();
   for (const n of names) {
     const k = bucketOf(n);
-    const list = buckets.get(k);
+    const list = byBucket.get(k);
     if (list) list.push(n);
-    else buckets.set(k, [n]);
+    else byBucket.set(k, [n]);
   }
-  const out: string[][] = [];
-  let cur: string[] = [];
-  for (const list of buckets.values()) {
-    cur.push(...list);
-    if (cur.length >= BATCH) {
+  const out: { names: string[]; buckets: string[] }[] = [];
+  let cur = { names: [] as string[], buckets: [] as string[] };
+  for (const [k, list] of byBucket) {
+    cur.names.push(...list);
+    cur.buckets.push(k);
+    if (cur.names.length >= BATCH) {
       out.push(cur);
-      cur = [];
+      cur = { names: [], buckets: [] };
     }
   }
-  if (cur.length) out.push(cur);
+  if (cur.names.length) out.push(cur);
   return out;
 }
 
@@ -208,7 +214,8 @@ async function readAll(
   batches: EntryBatch[],
   entries: number,
   db: IndexDb,
-  opts: IndexOptions,
+  opts: IndexOptions & { threads: number },
+  checkers: CheckPool,
   onBatch: (b: EntryBatch, c: StoreCounts) => void,
 ): Promise<Counts> {
   const total: Counts = { added: 0, updated: 0, removed: 0, knownSeen: 0 };
@@ -225,18 +232,20 @@ async function readAll(
   // Phase one (stat and digest) and the lookups of what changed run here:
   // starting workers costs more than that for a cache that barely changed.
   // A first index has nothing to compare.
+  const threads = opts.threads;
   let toStore: EntryBatch[] = batches;
   if (!batches[0]?.fresh) {
     toStore = [];
-    for (const b of batches) {
-      const c = checkBatch(b);
-      const rest = c.done ? null : settleBatch(b, c, db);
-      tally(b, c.counts);
+    const checked = await checkers.run(batches).finally(() => checkers.close());
+    batches.forEach((b, i) => {
+      const c = checked[i] as CheckedBatch;
+      const counts = checkedCounts(b, c);
+      const rest = c.done ? null : settleBatch(b, c, counts, db);
+      tally(b, counts);
       if (rest) toStore.push(rest);
       else progress(b);
-    }
+    });
   }
-  const threads = opts.threads ?? defaultThreads();
   const toRead = toStore.reduce((n, b) => n + b.names.length, 0);
   // workers open the database themselves: an in-memory one cannot be shared
   if (threads === 0 || db.path === ":memory:" || toRead < (opts.minJobsForThreads ?? 2000)) {
@@ -248,7 +257,7 @@ async function readAll(
     return total;
   }
   let next = 0;
-  const newWorker = workerFactory(db.path);
+  const newWorker = workerFactory("worker", { dbPath: db.path });
   await Promise.all(
     Array.from({ length: threads }, () => {
       const worker = newWorker();
@@ -273,16 +282,6 @@ async function readAll(
   );
   bar?.stop();
   return total;
-}
-
-/** Run from source (the tests), a worker must register the TypeScript loader itself. */
-function workerFactory(dbPath: string): () => Worker {
-  const workerData = { dbPath };
-  if (!import.meta.url.endsWith(".ts"))
-    return () => new Worker(new URL("./worker.js", import.meta.url), { workerData });
-  const url = new URL("./worker.ts", import.meta.url).href;
-  const code = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
-  return () => new Worker(code, { eval: true, workerData });
 }
 
 async function progressBar(total: number) {

@@ -1,7 +1,7 @@
-import { lstatSync, realpathSync, type Stats } from "node:fs";
+import { realpathSync } from "node:fs";
 import type { EntryRecord, LayoutName, ScanWarning, TritonDir } from "../core/types.js";
 import type { IndexDb, KnownEntry } from "../db/index.js";
-import { addHash, bucketOf, entryHash } from "./digest.js";
+import { bucketDigests, type CheckedBatch, mtimeOf, type Stat, statOf } from "./check.js";
 import { readEntry } from "./entry.js";
 import { errorCode, isInside, warn } from "./util.js";
 
@@ -33,8 +33,6 @@ export interface StoreCounts {
   digests: Record<string, number>;
 }
 
-const LSTAT = { throwIfNoEntry: false } as const;
-
 function linkRecord(path: string, mtime: number, b: EntryBatch, w: ScanWarning): EntryRecord {
   return {
     kind: "other",
@@ -46,16 +44,6 @@ function linkRecord(path: string, mtime: number, b: EntryBatch, w: ScanWarning):
     dirMtime: mtime,
     warnings: [w],
   };
-}
-
-export type Stat = Stats | undefined | Error;
-
-function statOf(path: string): Stat {
-  try {
-    return lstatSync(path, LSTAT);
-  } catch (e) {
-    return e as Error;
-  }
 }
 
 /** Compare with the index, read what changed. Symlinks are never followed. */
@@ -91,48 +79,29 @@ function check(
   return readEntry(path, st.isDirectory(), st.mtimeMs, { root: b.root, layout: b.layout, dir: b.dir });
 }
 
-/** A batch after its stat calls: done when its digests match the last index. */
-export interface CheckedBatch {
-  counts: StoreCounts;
-  paths: string[];
-  stats: Stat[];
-  done: boolean;
-}
-
-/** Phase one, no database: stat every entry and compare the bucket digests. */
-export function checkBatch(b: EntryBatch): CheckedBatch {
-  const counts: StoreCounts = { added: 0, updated: 0, removed: 0, knownSeen: 0, digests: {} };
-  const paths = b.names.map((n) => `${b.dir.path}/${n}`);
-  const stats = paths.map(statOf);
-  b.names.forEach((n, i) => {
-    const st = stats[i];
-    const bucket = bucketOf(n);
-    const mtime = st && !(st instanceof Error) ? st.mtimeMs : null;
-    counts.digests[bucket] = addHash(counts.digests[bucket] ?? 0, entryHash(n, mtime));
-  });
-  const done = !b.fresh && Object.entries(counts.digests).every(([k, d]) => b.digests[k] === d);
-  if (done) counts.knownSeen = b.names.length; // the same names with the same mtimes as last time
-  return { counts, paths, stats, done };
-}
-
 /**
  * Between the phases, on the main thread: looks a changed batch up in the index
  * (one query) and keeps only the entries whose mtime differs, so that workers
  * start only for real reading.
  */
-export function settleBatch(b: EntryBatch, c: CheckedBatch, db: IndexDb): EntryBatch | null {
-  const held = db.lookupEntries(c.paths);
+export function settleBatch(b: EntryBatch, c: CheckedBatch, counts: StoreCounts, db: IndexDb): EntryBatch | null {
+  const paths = b.names.map((n) => `${b.dir.path}/${n}`);
+  const held = db.lookupEntries(paths);
   const names: string[] = [];
   const known: (KnownEntry | null)[] = [];
-  c.paths.forEach((p, i) => {
+  paths.forEach((p, i) => {
     const k = held.get(p) ?? null;
-    const st = c.stats[i];
-    if (k) c.counts.knownSeen++;
-    if (k && st && !(st instanceof Error) && st.mtimeMs === k.mtime) return; // unchanged
+    if (k) counts.knownSeen++;
+    if (k && c.mtimes[i] === k.mtime) return; // unchanged
     names.push(b.names[i] as string);
     known.push(k);
   });
   return names.length ? { ...b, names, known, partial: true } : null;
+}
+
+/** What phase one counted of a batch: all of it seen again when it is done. */
+export function checkedCounts(b: EntryBatch, c: CheckedBatch): StoreCounts {
+  return { added: 0, updated: 0, removed: 0, knownSeen: c.done ? b.names.length : 0, digests: c.digests };
 }
 
 /**
@@ -141,8 +110,10 @@ export function settleBatch(b: EntryBatch, c: CheckedBatch, db: IndexDb): EntryB
  * connection, so that the writing is spread over the threads too.
  */
 export function storeBatch(b: EntryBatch, db: IndexDb): StoreCounts {
-  const c = checkBatch({ ...b, fresh: true }); // stats and (for a whole batch) digests
-  const { counts, paths, stats } = c;
+  const paths = b.names.map((n) => `${b.dir.path}/${n}`);
+  const stats = paths.map(statOf);
+  const digests = bucketDigests(b.names, Float64Array.from(stats, mtimeOf));
+  const counts: StoreCounts = { added: 0, updated: 0, removed: 0, knownSeen: 0, digests };
   const known = paths.map((_, i) => b.known?.[i] ?? undefined);
   if (!b.partial) counts.knownSeen = known.filter((k) => k !== undefined).length;
   else {

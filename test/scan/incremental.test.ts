@@ -5,7 +5,7 @@ import { after, describe, it } from "node:test";
 import { IndexDb } from "../../src/db/index.js";
 import { indexRoot } from "../../src/scan/indexer.js";
 import { refreshRoots } from "../../src/scan/refresh.js";
-import { cleanupTemp, extractFixture } from "../helpers/fixtures.js";
+import { cleanupTemp, extractFixture, tempDir } from "../helpers/fixtures.js";
 import { base32Key } from "../helpers/synthetic.js";
 
 after(cleanupTemp);
@@ -41,6 +41,37 @@ describe("incremental index", () => {
     assert.equal(row?.lastAccess, 123);
     assert.equal(db.kernelsByPrefix(gone).length, 0);
     assert.equal(db.kernelsByPrefix(base32Key(99)).length, 1);
+  });
+
+  it("shares the stat calls of a re-index with a worker: changes in either share are found", async () => {
+    const root = extractFixture("triton-cache");
+    const [template] = kernelKeys(root) as [string];
+    // enough kernels for several batches (a batch holds whole buckets, about 256 entries)
+    for (let i = 0; i < 1200; i++) cpSync(join(root, template), join(root, base32Key(1000 + i)), { recursive: true });
+    const db = new IndexDb(join(tempDir(), "shared.db"));
+    const opts = { mode: "auto" as const, threads: 2, minJobsForThreads: 0 };
+    const first = await indexRoot(db, root, opts);
+    const again = await indexRoot(db, root, opts);
+    assert.deepEqual([again.added, again.updated, again.removed, again.unchanged], [0, 0, 0, first.kernels]);
+    // spread over the whole listing: every 7th kernel removed, every 5th other one changed
+    const keys = kernelKeys(root);
+    let removed = 0;
+    let changed = 0;
+    keys.forEach((k, i) => {
+      if (i % 7 === 0) {
+        rmSync(join(root, k), { recursive: true });
+        removed++;
+      } else if (i % 5 === 0) {
+        rmSync(join(root, k, readdirSync(join(root, k)).find((f) => f.endsWith(".ttir")) as string));
+        changed++;
+      }
+    });
+    const third = await indexRoot(db, root, opts);
+    assert.deepEqual(
+      [third.added, third.updated, third.removed, third.unchanged],
+      [0, changed, removed, first.kernels - removed - changed],
+    );
+    db.close();
   });
 
   it("refresh costs nothing on a clean root and re-indexes a changed one", async () => {
