@@ -1,7 +1,8 @@
 // The 1M-kernel case, on the slim cache shape (generate-slim.ts): cold `index`, `list --json`,
 // `stats`, `prune --dry-run --json` and `prune --full -y` of 10% of the kernels, each against a
 // floor measured in the same run, with its peak RSS and its growth per kernel against the
-// smallest size of the section (100k by default: 1.0x is linear).
+// smallest size of the section (100k by default: 1.0x is linear). Growth is judged against
+// the floor's own growth: a 1M cache outgrows the page cache, which slows every reader of it.
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CacheInfo, Templates } from "./generate.js";
@@ -212,12 +213,18 @@ export function millionRows(results: MillionSize[]): Row[] {
       );
       const b = base?.commands[c.key];
       if (b && base !== r) {
-        const growth = t / n / (median(b.ms) / base.cache.kernels);
+        // per kernel against the base size; the floor's own growth beside it: past the page cache
+        // the disk makes every reader of a bigger cache slower per file, the floor as much as mcm
+        const perKernel = (x: number[], kernels: number) => median(x) / kernels;
+        const growth = perKernel(m.ms, n) / perKernel(b.ms, base.cache.kernels);
+        const floorGrowth = perKernel(m.floorMs, n) / perKernel(b.floorMs, base.cache.kernels);
         const vs = `per kernel vs ${base.cache.kernels.toLocaleString("en-US")} (1.0x: linear)`;
         rows.push(
-          row(`${c.key}: growth ${vs}`, ratio(growth), {
+          row(`${c.key}: growth ${vs}`, ratio(growth)),
+          row(`${c.key}: its floor's growth ${vs}`, ratio(floorGrowth)),
+          row(`${c.key}: growth / its floor's growth`, ratio(growth / floorGrowth), {
             target: target(`<= ${MILLION_TARGET.growth}x`),
-            pass: judged ? growth <= MILLION_TARGET.growth : null,
+            pass: judged ? growth / floorGrowth <= MILLION_TARGET.growth : null,
           }),
         );
       }
