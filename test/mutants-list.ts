@@ -687,8 +687,8 @@ export const MUTANTS: Mutant[] = [
     id: "C02",
     what: "re-index: a worker's share leaves out the batch it starts at",
     file: "src/scan/check-pool.ts",
-    from: ".slice((k + 1) * per, (k + 2) * per)",
-    to: ".slice((k + 1) * per + 1, (k + 2) * per)",
+    from: "checkIn(worker, batches.slice((k + 1) * per, (k + 2) * per))",
+    to: "checkIn(worker, batches.slice((k + 1) * per + 1, (k + 2) * per))",
     tests: ["test/scan/incremental.test.ts"],
   },
   {
