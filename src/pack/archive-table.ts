@@ -5,6 +5,7 @@
 // that repeat from kernel to kernel held once). A node is found by its path
 // component by component; a whole path is made only when asked for.
 import { McmError } from "../core/errors.js";
+import { type ChildIndex, childIndex } from "./child-index.js";
 
 /** What a node is; NONE: only implied (a folder something sits in, or a file only the manifest names). */
 export const NONE = 0;
@@ -49,8 +50,7 @@ export class ArchiveTable {
   readonly texts = new Map<number, string>();
   readonly rootFree = new Map<number, string | null>();
   /** children of each node, made once the archive is read (freeze) */
-  private kidStart: Int32Array | null = null;
-  private kids: Int32Array | null = null;
+  private index: ChildIndex | null = null;
 
   get count(): number {
     return this.n;
@@ -90,7 +90,7 @@ export class ArchiveTable {
   }
 
   private add(parent: number, name: string): number {
-    if (this.kids) throw new Error("the archive table is frozen");
+    if (this.index) throw new Error("the archive table is frozen");
     const id = this.nameNumber(name, true);
     const i = this.n++;
     if (i === this.parents.length) this.grow();
@@ -219,24 +219,12 @@ export class ArchiveTable {
 
   /** No more nodes: each node's children are gathered, in the order they were made. */
   freeze(): void {
-    const n = this.n;
-    const start = new Int32Array(n + 2);
-    for (let i = 0; i < n; i++) (start[(this.parents[i] as number) + 2] as number)++;
-    for (let s = 1; s < n + 2; s++) start[s] = (start[s] as number) + (start[s - 1] as number);
-    const kids = new Int32Array(n);
-    const fill = start.slice(0, n + 1);
-    for (let i = 0; i < n; i++) {
-      const s = (this.parents[i] as number) + 1;
-      kids[fill[s] as number] = i;
-      fill[s] = (fill[s] as number) + 1;
-    }
-    this.kidStart = start;
-    this.kids = kids;
+    this.index = childIndex(this.parents, this.n);
   }
 
   /** The node's children (TOP's: the top's), once frozen. */
   children(i: number): Int32Array {
-    if (!this.kids || !this.kidStart) throw new Error("the archive table is not frozen yet");
-    return this.kids.subarray(this.kidStart[i + 1], this.kidStart[i + 2]);
+    if (!this.index) throw new Error("the archive table is not frozen yet");
+    return this.index.kids.subarray(this.index.start[i + 1], this.index.start[i + 2]);
   }
 }

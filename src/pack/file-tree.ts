@@ -11,6 +11,7 @@ import { type Dirent, readdirSync, statSync } from "node:fs";
 import { McmError } from "../core/errors.js";
 import { interner } from "../core/intern.js";
 import { isMcmName } from "../scan/util.js";
+import { childIndex } from "./child-index.js";
 import { skipReason } from "./collect.js";
 import { compareWhereDiffer } from "./name-order.js";
 
@@ -172,16 +173,7 @@ export class FileTree {
   order(): Int32Array {
     const n = this.count;
     // children of each node as ranges of `kids`, by the parent's slot (TOP's is 0)
-    const start = new Int32Array(n + 2);
-    for (let i = 0; i < n; i++) (start[(this.parents[i] as number) + 2] as number)++;
-    for (let s = 1; s < n + 2; s++) start[s] = (start[s] as number) + (start[s - 1] as number);
-    const kids = new Int32Array(n);
-    const fill = start.slice(0, n + 1);
-    for (let i = 0; i < n; i++) {
-      const s = (this.parents[i] as number) + 1;
-      kids[fill[s] as number] = i;
-      fill[s] = (fill[s] as number) + 1;
-    }
+    const { start, kids } = childIndex(this.parents, n);
     const cmp = (a: number, b: number) =>
       compareSiblings(this.names[a] as string, this.isDir(a), this.names[b] as string, this.isDir(b));
     for (let s = 0; s <= n; s++) {
