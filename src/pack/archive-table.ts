@@ -195,6 +195,11 @@ export class ArchiveTable {
     return this.shas.toString("hex", i * 32, i * 32 + 32);
   }
 
+  /** The node's sha256, as a view of its column (no copy). */
+  sha(i: number): Uint8Array {
+    return this.shas.subarray(i * 32, i * 32 + 32);
+  }
+
   /** Does the node's sha256 equal the 32 bytes of `digest`? */
   shaEquals(i: number, digest: Uint8Array): boolean {
     return this.shas.compare(digest, 0, 32, i * 32, i * 32 + 32) === 0;

@@ -60,7 +60,7 @@ export function planMerge(tree: Tree, dest: string, tainted: (rel: string) => bo
   };
   const { kernels, others } = plan.result;
   const visit = (dir: number) => {
-    for (const node of tree.kids(dir)) {
+    for (const node of tree.kidsByName(dir)) {
       const rel = tree.rel(node);
       const st = lstatSync(`${dest}/${rel}`, LSTAT);
       const isDir = tree.isDir(node);

@@ -128,7 +128,7 @@ export class Stager {
         return this.refuse(h.name, `hard link to ${h.linkname}, which is not a file earlier in the archive`, path);
       }
       const node = held ?? t.ensure(path);
-      if (t.isListed(node)) this.checkContent(path, node, t.size(target), t.shaHex(target));
+      if (t.isListed(node)) this.checkContent(path, node, t.size(target), t.sha(target));
       // a staged target means there is a stage
       if (t.isStaged(target)) {
         mkdirSync(posix.dirname(`${this.stage}/${path}`), { recursive: true });
@@ -164,10 +164,10 @@ export class Stager {
     }
   }
 
-  /** Checks content (`size`, `sha256` in hex) against the listing at `node`, which is then matched. */
-  private checkContent(path: string, node: number, size: number, sha256: string): void {
+  /** Checks content (`size`, its 32-byte sha256) against the listing at `node`, which is then matched. */
+  private checkContent(path: string, node: number, size: number, sha256: Uint8Array): void {
     const t = this.table;
-    if (t.size(node) !== size || t.shaHex(node) !== sha256) {
+    if (t.size(node) !== size || !t.shaEquals(node, sha256)) {
       throw new ArchiveRefused(`${this.archive}: checksum mismatch for ${path} (the archive was altered or damaged)`);
     }
     t.setMatched(node);
@@ -188,7 +188,7 @@ export class Stager {
     if (t.isSeen(node) && (kind === FILE || kind === HARDLINK)) {
       if (t.size(node) !== f.size)
         throw new ArchiveRefused(`${this.archive}: ${f.path} holds ${t.size(node)} bytes, the manifest says ${f.size}`);
-      this.checkContent(f.path, node, f.size, f.sha256);
+      this.checkContent(f.path, node, f.size, Buffer.from(f.sha256, "hex"));
     }
     t.list(node, f.size, f.sha256);
   }
@@ -236,7 +236,7 @@ export class Stager {
         const m = reader.end();
         this.manifest = { layout: m.layout, sourceRoot: m.sourceRoot };
         releaseMemory(); // reading a big manifest leaves its pieces behind
-      } else if (t.isListed(node)) this.checkContent(path, node, size, digest.toString("hex"));
+      } else if (t.isListed(node)) this.checkContent(path, node, size, digest);
       else t.setSha(node, digest);
     };
   }

@@ -34,16 +34,15 @@ export class Tree {
     return n === undefined || this.table.isOut(n) ? undefined : n;
   }
 
-  /** The node's children in the tree, by name. */
+  /** The node's children in the tree, in the archive's order. */
   kids(node: number): number[] {
+    return [...this.table.children(node)].filter((k) => !this.table.isOut(k));
+  }
+
+  /** The node's children in the tree, by name. */
+  kidsByName(node: number): number[] {
     const t = this.table;
-    const out = [...t.children(node)].filter((k) => !t.isOut(k));
-    const names = new Map(out.map((k) => [k, t.name(k)]));
-    return out.sort((a, b) => {
-      const x = names.get(a) as string;
-      const y = names.get(b) as string;
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
+    return this.kids(node).sort((a, b) => (t.name(a) < t.name(b) ? -1 : t.name(a) > t.name(b) ? 1 : 0));
   }
 
   /** A folder of the archive, or one it only implies. */

@@ -9,9 +9,9 @@ import { addHash, bucketOf, entryHash } from "./digest.js";
 /** What phase one needs of a batch of entries (jobs.ts's EntryBatch is one). */
 export interface BatchNames {
   dir: Pick<TritonDir, "path">;
-  /** sorted; whole buckets */
+  /** sorted; whole buckets (see digest.ts) */
   names: string[];
-  /** the index held nothing for this root */
+  /** the index held nothing for this root: no lookups needed */
   fresh: boolean;
   /** the digest of each bucket in this batch at the last index */
   digests: Record<string, number>;

@@ -1,21 +1,15 @@
 import { realpathSync } from "node:fs";
 import type { EntryRecord, LayoutName, ScanWarning, TritonDir } from "../core/types.js";
 import type { IndexDb, KnownEntry } from "../db/index.js";
-import { bucketDigests, type CheckedBatch, mtimeOf, type Stat, statOf } from "./check.js";
+import { type BatchNames, bucketDigests, type CheckedBatch, mtimeOf, type Stat, statOf } from "./check.js";
 import { readEntry } from "./entry.js";
 import { errorCode, isInside, warn } from "./util.js";
 
 /** Entries of one Triton dir to check and (re)read: plain data, so it can cross to a worker thread. */
-export interface EntryBatch {
+export interface EntryBatch extends BatchNames {
   root: string;
   layout: LayoutName;
   dir: TritonDir;
-  /** sorted; whole buckets (see digest.ts) */
-  names: string[];
-  /** the index held nothing for this root: no lookups needed */
-  fresh: boolean;
-  /** the digest of each bucket in this batch at the last index */
-  digests: Record<string, number>;
   /** per name, what the index holds (looked up on the main thread); absent when fresh */
   known?: (KnownEntry | null)[];
   /** only the changed names of a batch: its digests are not the buckets' */
